@@ -1,0 +1,23 @@
+"""Networks and their registry: DSN generators and patch discriminators (stage 1).
+
+Importing this package registers every network with :mod:`dasr.archs.registry`.
+"""
+
+from dasr.archs.discriminators import (
+    OfficialPatchDiscriminator,
+    PaperPatchDiscriminator,
+    PatchDiscriminator,
+)
+from dasr.archs.dsn import OfficialDSN, PaperDSN
+from dasr.archs.registry import build_arch, list_archs, register_arch
+
+__all__ = [
+    "OfficialDSN",
+    "OfficialPatchDiscriminator",
+    "PaperDSN",
+    "PaperPatchDiscriminator",
+    "PatchDiscriminator",
+    "build_arch",
+    "list_archs",
+    "register_arch",
+]

@@ -1,0 +1,122 @@
+"""Patch discriminators of the DSN stage: one logit per patch, "real LR domain" = 1.
+
+Both variants are the same four-convolution stack and differ only in kernel sizes (hence
+receptive field) and default normalisation:
+
+- paper (Sec. 3.1): kernels 7, 7, 7, 5 -> receptive field 23x23, no normalisation by default.
+- official (released ``codes/DSN/model.py``, ``DiscriminatorBasic``, from FSSR): kernels
+  5, 5, 5, 1 -> receptive field 13x13, InstanceNorm by default.
+
+Widths are ``in -> nf -> 2nf -> 4nf -> 1``, stride 1 and ``kernel // 2`` zero padding everywhere,
+so the score map has the input's size and score ``(i, j)`` is centred on pixel ``(i, j)``.
+Layer indices inside ``net`` follow the released ``DiscriminatorBasic`` (norm slots hold
+``nn.Identity`` when ``norm="none"``), so its convolution weights load by name.
+
+The released code applies a sigmoid inside the network; these return logits, so that the losses
+can use the numerically stable ``binary_cross_entropy_with_logits``.
+
+Normalisation and tiling: the released ``nn.InstanceNorm2d(c)`` normalises every image by its own
+statistics, so a patch's score depends on the whole image it was cut from; the domain-distance
+maps of stage 1.5 would then depend on how an image is tiled. Here InstanceNorm keeps running
+averages (``track_running_stats=True``): in ``train()`` mode it behaves as the released one, and in
+``eval()`` mode it is a fixed per-channel affine map, which makes the whole discriminator a local
+operator (tiled scores equal whole-image scores). ``affine=True`` gives it the usual learnable
+scale and shift. BatchNorm behaves the same way by construction.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from dasr.archs.registry import register_arch
+from dasr.errors import DasrError
+from dasr.ops.receptive_field import Geometry, compose
+
+NORMS = ("none", "instance", "batch")
+
+
+def conv_stack_geometry(module: nn.Module) -> Geometry:
+    """The geometry of the ``nn.Conv2d`` layers of ``module`` applied in registration order.
+
+    Valid for plain stacks and for residual stacks (a skip connection sees a subset of the
+    window of the path it bypasses); element-wise layers do not change the geometry.
+    """
+    return compose(
+        Geometry(
+            size=conv.dilation[0] * (conv.kernel_size[0] - 1) + 1,
+            stride=conv.stride[0],
+            padding=conv.padding[0],
+        )
+        for conv in module.modules()
+        if isinstance(conv, nn.Conv2d)
+    )
+
+
+def _norm_layer(norm: str, channels: int) -> nn.Module:
+    if norm == "instance":
+        return nn.InstanceNorm2d(channels, affine=True, track_running_stats=True)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    return nn.Identity()
+
+
+class PatchDiscriminator(nn.Module):
+    """``conv(k0) LReLU, conv(k1) norm LReLU, conv(k2) norm LReLU, conv(k3)``, stride 1."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_features: int,
+        norm: str,
+        kernel_sizes: tuple[int, int, int, int],
+    ) -> None:
+        super().__init__()
+        if norm not in NORMS:
+            raise DasrError(f"unknown discriminator norm {norm!r}; valid norms: {', '.join(NORMS)}")
+        if any(k % 2 == 0 for k in kernel_sizes):
+            raise ValueError(f"kernel sizes must be odd to keep scores centred, got {kernel_sizes}")
+        self.in_channels = in_channels
+        widths = (in_channels, num_features, 2 * num_features, 4 * num_features, 1)
+
+        def conv(index: int) -> nn.Conv2d:
+            kernel = kernel_sizes[index]
+            return nn.Conv2d(widths[index], widths[index + 1], kernel, padding=kernel // 2)
+
+        self.net = nn.Sequential(
+            conv(0),
+            nn.LeakyReLU(0.2),
+            conv(1),
+            _norm_layer(norm, widths[2]),
+            nn.LeakyReLU(0.2),
+            conv(2),
+            _norm_layer(norm, widths[3]),
+            nn.LeakyReLU(0.2),
+            conv(3),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits ``(N, 1, H, W)`` for an input ``(N, in_channels, H, W)``."""
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects (N, {self.in_channels}, H, W), got shape {tuple(x.shape)}"
+            )
+        return self.net(x)
+
+    def geometry(self) -> Geometry:
+        return conv_stack_geometry(self.net)
+
+
+@register_arch("patch_disc_paper")
+class PaperPatchDiscriminator(PatchDiscriminator):
+    """The paper's 4-layer patch discriminator, receptive field 23x23."""
+
+    def __init__(self, in_channels: int, num_features: int = 64, norm: str = "none") -> None:
+        super().__init__(in_channels, num_features, norm, kernel_sizes=(7, 7, 7, 5))
+
+
+@register_arch("patch_disc_official")
+class OfficialPatchDiscriminator(PatchDiscriminator):
+    """The released code's ``DiscriminatorBasic`` (FSSR's), receptive field 13x13."""
+
+    def __init__(self, in_channels: int, num_features: int = 64, norm: str = "instance") -> None:
+        super().__init__(in_channels, num_features, norm, kernel_sizes=(5, 5, 5, 1))

@@ -1,0 +1,45 @@
+"""The ``dasr`` command: sub-command dispatch and the one place where errors become exit codes.
+
+Each sub-command lives in its own module exposing ``add_parser(subparsers)`` (registering its
+options and setting ``func``) and is a thin shell over library code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from dasr import __version__
+from dasr.errors import DasrError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dasr.cli import generate, train_dsn
+
+    parser = argparse.ArgumentParser(
+        prog="dasr",
+        description="Unsupervised real-world super-resolution with domain-distance aware training.",
+    )
+    parser.add_argument("--version", action="version", version=f"dasr {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in (train_dsn, generate):
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; user mistakes print one line and return 2, Ctrl-C returns 130."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DasrError as error:
+        print(f"dasr: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("dasr: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED

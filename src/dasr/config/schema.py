@@ -1,0 +1,114 @@
+"""The configuration schema: every key a preset, a YAML file or ``--set`` may name.
+
+Dataclasses (not free-form dicts) so that every key has one declared type and default, and so
+that unknown keys and wrong types can be reported with the list of valid keys or choices.
+``Literal`` types are closed choices. The defaults are the paper's settings (preset ``paper``);
+other presets only list what they change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+
+@dataclass
+class DataConfig:
+    """How training patches are read and sampled."""
+
+    num_workers: int = 2
+    """DataLoader worker processes; 0 decodes in the training process."""
+    augment: bool = True
+    """Random flips and 90-degree rotations of every patch (HR and real LR independently)."""
+    small_images: Literal["pad", "skip"] = "pad"
+    """Images smaller than a patch are reflect-padded, or skipped, with a warning either way."""
+    cache_mb: int = 2048
+    """Decoded images are kept in memory (per worker) up to this many megabytes."""
+
+
+@dataclass
+class TrainConfig:
+    """Bookkeeping shared by the training stages."""
+
+    checkpoint_every: int = 1000
+    log_every: int = 100
+    sample_every: int = 1000
+    val_every: int = 1000
+    keep_checkpoints: int = 2
+    """Numbered checkpoints kept besides ``last`` (0 keeps only ``last``)."""
+
+
+@dataclass
+class DSNConfig:
+    """Stage 1: the down-sampling network, its discriminator and losses (paper, Sec. 3.1)."""
+
+    arch: Literal["paper", "official"] = "paper"
+    """``paper``: conv, residual blocks, bilinear resize, two convs. ``official``: the released
+    code's De_resnet (PReLU, stride-2 convs, sigmoid)."""
+    input: Literal["hr", "bicubic"] = "hr"
+    """``bicubic``: the network sees the bicubic-downscaled HR and keeps its size (Table 1)."""
+    num_features: int = 64
+    num_blocks: int = 23
+    global_residual: bool = True
+    """``paper`` arch only: add the bicubic downscale of the input to the output, so the network
+    learns the degradation as a residual."""
+    filter: Literal["wavelet", "gaussian", "avgpool", "rgb"] = "wavelet"
+    """The space the adversarial loss works in: Haar high-frequency bands (WFS), x - Gaussian
+    blur (GBFS), x - 5x5 average, or plain RGB."""
+    discriminator: Literal["paper", "official"] = "paper"
+    """``paper``: 4-layer patch discriminator, 23x23 receptive field. ``official``: 3 conv5x5 +
+    conv1x1, receptive field 13."""
+    disc_features: int = 64
+    disc_norm: Literal["none", "instance", "batch"] = "none"
+    perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
+    perceptual_layer: str = "conv5_4"
+    """VGG-19 layer whose pre-activation features are compared (ESRGAN: conv5_4)."""
+    vgg_weights: Optional[str] = None
+    """A local VGG-19 state dict; by default torchvision's cached ImageNet weights."""
+    content_space: Literal["rgb", "lowpass"] = "rgb"
+    """``lowpass``: the content loss compares only the low-frequency part (released code)."""
+    patch_size: int = 192
+    """HR crop size; real-LR crops are patch_size / scale."""
+    batch_size: int = 16
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    lr_schedule: Literal["step", "linear"] = "step"
+    """``step``: multiply by lr_gamma every lr_step iterations. ``linear``: constant, then a
+    linear decay to zero over the last ``lr_decay_iters`` iterations (released code)."""
+    lr_step: int = 10000
+    lr_gamma: float = 0.5
+    lr_decay_iters: Optional[int] = None
+    """``linear`` schedule only: the rate falls to zero over this many final iterations;
+    ``None`` decays over the second half. Exists because the released code keeps the rate for
+    250 of its 400 epochs and decays over the last 150, which is not the midpoint."""
+    pretrain_iters: int = 25000
+    """Content-only iterations (no discriminator) before the full loss."""
+    iters: int = 50000
+    """Full-loss iterations after pre-training."""
+    content_weight: float = 0.01
+    perceptual_weight: float = 1.0
+    adversarial_weight: float = 0.0005
+
+
+@dataclass
+class GenerateConfig:
+    """Stage 1.5: writing generated LR images and domain-distance maps."""
+
+    tile: int = 512
+    """HR tile size; results do not depend on it, only memory use does."""
+
+
+@dataclass
+class Config:
+    """Everything one run needs; saved as ``config.yaml`` in the run folder."""
+
+    scale: Literal[4, 2, 1] = 4
+    seed: int = 0
+    device: str = "auto"
+    """``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``."""
+    deterministic: bool = False
+    """Deterministic kernels, so that a resumed run repeats an uninterrupted one exactly."""
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    dsn: DSNConfig = field(default_factory=DSNConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)

@@ -1,0 +1,101 @@
+"""Checkpoints that load without running code, and the random-number state.
+
+Checkpoints are written atomically (``dasr.engine.atomic``). Checkpoints are read with
+``torch.load(weights_only=True)`` because run folders get shared; the random-number state is
+therefore stored as tensors and plain numbers only (no numpy arrays), which that loader accepts.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dasr.engine.atomic import PathLike, atomic_write
+from dasr.errors import DasrError
+
+_REFUSED_GLOBAL = re.compile(r"Unsupported (?:global: GLOBAL|class) ([\w.]+)")
+
+
+def save_checkpoint(path: PathLike, state: dict[str, Any]) -> None:
+    """Write ``state`` with ``torch.save``; the previous file stays intact if this fails."""
+    with atomic_write(path, "wb") as handle:
+        torch.save(state, handle)
+
+
+def load_checkpoint(path: PathLike) -> dict[str, Any]:
+    """Read a checkpoint onto the CPU, refusing files that would need arbitrary code to load."""
+    path = Path(path)
+    if not path.is_file():
+        raise DasrError(f"checkpoint '{path}' does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        refused = _REFUSED_GLOBAL.search(str(error))
+        if refused:
+            raise DasrError(
+                f"checkpoint '{path}' was refused for safety: loading it would run code "
+                f"from '{refused.group(1)}'; only tensors, numbers, strings and containers are "
+                "accepted"
+            ) from None
+        raise DasrError(f"checkpoint '{path}' is corrupt or not a PyTorch checkpoint") from None
+    except EOFError:
+        raise DasrError(f"checkpoint '{path}' is empty or truncated") from None
+    except OSError as error:
+        raise DasrError(f"checkpoint '{path}' cannot be read: {error.strerror or error}") from None
+    except (RuntimeError, ValueError) as error:
+        reason = str(error).splitlines()[0].split(". ")[0] if str(error) else type(error).__name__
+        raise DasrError(f"checkpoint '{path}' is corrupt: {reason}") from None
+    if not isinstance(state, dict):
+        raise DasrError(f"checkpoint '{path}' holds a {type(state).__name__}, not a dict of states")
+    return state
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The state of every global generator a training step may draw from.
+
+    Python's and numpy's states become int64 tensors (their 32-bit words fit exactly) so that a
+    ``weights_only`` load accepts them.
+    """
+    version, words, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached_gaussian = np.random.get_state(legacy=True)
+    return {
+        "python": {
+            "version": version,
+            "state": torch.tensor(words, dtype=torch.int64),
+            "gauss": gauss,
+        },
+        "numpy": {
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Undo ``capture_rng_state``; CUDA states are restored for the devices present now."""
+    python = state["python"]
+    random.setstate((python["version"], tuple(python["state"].tolist()), python["gauss"]))
+    numpy = state["numpy"]
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy["keys"].numpy().astype(np.uint32),
+            numpy["pos"],
+            numpy["has_gauss"],
+            numpy["cached_gaussian"],
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    if torch.cuda.is_available():
+        for index, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)

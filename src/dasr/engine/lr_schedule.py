@@ -1,0 +1,38 @@
+"""Learning-rate schedules of the presets, as multiplicative factors of the base rate.
+
+Both stages use the same two shapes, so one function serves both; ``torch.optim.lr_scheduler.
+LambdaLR`` applies it and stores its position in checkpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+import torch
+
+
+def lr_factor(
+    kind: Literal["step", "linear"], *, total_iters: int, step: int, gamma: float, decay_iters: int | None = None
+) -> Callable[[int], float]:
+    """``step``: gamma ** (t // step) (the paper: halve every 10k iterations). ``linear``: 1, then
+    straight down to 0 at the end over the last ``decay_iters`` iterations (default: the second
+    half), as the released code does."""
+    if kind == "step":
+        return lambda t: gamma ** (t // step)
+    decay = max(1, min(total_iters, decay_iters if decay_iters is not None else total_iters // 2))
+    decay_start = total_iters - decay
+    return lambda t: 1.0 if t < decay_start else max(0.0, (total_iters - t) / decay)
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer,
+    kind: Literal["step", "linear"],
+    *,
+    total_iters: int,
+    step: int,
+    gamma: float,
+    decay_iters: int | None = None,
+) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_factor(kind, total_iters=total_iters, step=step, gamma=gamma, decay_iters=decay_iters)
+    )

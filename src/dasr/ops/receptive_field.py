@@ -1,0 +1,43 @@
+"""Receptive-field geometry of a stack of convolution-like layers.
+
+Every network whose outputs are mapped back onto input pixels (the DSN discriminator's patch
+scores, tiled inference) describes itself as a ``Geometry``; composing the layers' geometries
+gives the exact input window each output pixel sees, without running the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Output pixel ``i`` sees input pixels ``[i * stride - padding, i * stride - padding + size)``.
+
+    For a single conv layer: ``size`` = dilation * (kernel - 1) + 1, ``stride`` = its stride,
+    ``padding`` = its padding.
+    """
+
+    size: int
+    stride: int = 1
+    padding: int = 0
+
+    def then(self, next_layer: "Geometry") -> "Geometry":
+        """The geometry of applying ``self`` first and ``next_layer`` on its output."""
+        return Geometry(
+            size=self.size + (next_layer.size - 1) * self.stride,
+            stride=self.stride * next_layer.stride,
+            padding=self.padding + next_layer.padding * self.stride,
+        )
+
+
+IDENTITY = Geometry(size=1, stride=1, padding=0)
+
+
+def compose(layers: Iterable[Geometry]) -> Geometry:
+    """The geometry of applying ``layers`` in order."""
+    total = IDENTITY
+    for layer in layers:
+        total = total.then(layer)
+    return total

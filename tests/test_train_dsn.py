@@ -1,0 +1,163 @@
+"""Stage 1 end to end on tiny networks: the step, resume equivalence, logs, CLI errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from dasr.cli.main import main
+from dasr.config.loader import load_config
+from dasr.data.folders import list_images
+from dasr.engine.checkpoint import load_checkpoint
+from dasr.engine.metric_log import read_metric_log
+from dasr.errors import DasrError
+from dasr.stage1_dsn.networks import build_dsn_networks, load_dsn
+from dasr.stage1_dsn.step import DSNTrainer
+from dasr.stage1_dsn.trainer import DSNData, train_dsn
+from tests.conftest import TINY_DSN
+
+
+def tiny_config(*extra: str):
+    return load_config("paper", (), [*TINY_DSN, *extra])
+
+
+def folders_data(folders: dict[str, Path], with_val: bool = False) -> DSNData:
+    val = None
+    if with_val:
+        val = list(zip(list_images(folders["val_hr"], "--val-hr"), list_images(folders["val_lr"], "--val-lr")))
+    return DSNData(list_images(folders["hr"], "--hr"), list_images(folders["lr"], "--lr"), val)
+
+
+def make_trainer(config) -> DSNTrainer:
+    torch.manual_seed(0)
+    bundle = build_dsn_networks(config)
+    settings = config.dsn
+    return DSNTrainer(
+        bundle.generator, bundle.discriminator, bundle.freq_filter, None,
+        torch.optim.Adam(bundle.generator.parameters(), lr=1e-3),
+        torch.optim.Adam(bundle.discriminator.parameters(), lr=1e-3),
+        settings, config.scale,
+    )
+
+
+def test_generator_step_leaves_discriminator_untouched_and_uses_fresh_activations() -> None:
+    trainer = make_trainer(tiny_config())
+    hr, real_lr = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 8, 8)
+    before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    with torch.autograd.set_detect_anomaly(True):
+        losses = trainer.step(hr, real_lr, adversarial=False)
+    assert set(losses) == {"content", "total_g"}
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters()))
+    assert all(p.grad is None for p in trainer.discriminator.parameters())
+
+    losses = trainer.step(hr, real_lr, adversarial=True)  # would raise if stale activations were reused
+    assert {"adv_g", "adv_d", "p_real", "p_fake"} <= set(losses)
+    assert not all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters()))
+
+
+def test_content_pretraining_reduces_content_loss() -> None:
+    trainer = make_trainer(tiny_config())
+    torch.manual_seed(1)
+    hr = torch.rand(2, 3, 32, 32)
+    first = trainer.step(hr, hr[..., ::4, ::4], adversarial=False)["content"]
+    for _ in range(30):
+        last = trainer.step(hr, hr[..., ::4, ::4], adversarial=False)["content"]
+    assert last < 0.5 * first
+
+
+def test_resume_reproduces_an_uninterrupted_run(photo_folders: dict[str, Path], tmp_path: Path) -> None:
+    config = tiny_config()
+    data = folders_data(photo_folders)
+    straight = train_dsn(config, data, tmp_path / "straight", show_progress=False)
+    train_dsn(config, data, tmp_path / "resumed", stop_after=4, show_progress=False)
+    assert load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pth")["iteration"] == 4
+    resumed = train_dsn(config, data, tmp_path / "resumed", show_progress=False)
+
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    assert a["iteration"] == b["iteration"] == 6
+    for key in ("params", "discriminator"):
+        for name in a[key]:
+            torch.testing.assert_close(a[key][name], b[key][name], rtol=1e-5, atol=1e-6)
+    rows_a = [r for r in read_metric_log(tmp_path / "straight" / "log.jsonl") if r["phase"] != "val"]
+    rows_b = [r for r in read_metric_log(tmp_path / "resumed" / "log.jsonl") if r["phase"] != "val"]
+    assert [r["step"] for r in rows_a] == [r["step"] for r in rows_b] == [1, 2, 3, 4, 5, 6]
+    for row_a, row_b in zip(rows_a, rows_b):
+        for name in ("content", "total_g"):
+            assert row_a[name] == pytest.approx(row_b[name], rel=1e-5)
+
+
+def test_validation_and_samples_are_written(photo_folders: dict[str, Path], tmp_path: Path) -> None:
+    train_dsn(tiny_config(), folders_data(photo_folders, with_val=True), tmp_path / "run", show_progress=False)
+    rows = [r for r in read_metric_log(tmp_path / "run" / "log.jsonl") if r["phase"] == "val"]
+    assert [r["step"] for r in rows] == [3, 6]
+    assert {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim"} <= set(rows[0])
+    assert 0 < rows[0]["psnr"] < 100 and -1 <= rows[0]["ssim"] <= 1
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == [
+        "iter_0000003.png", "iter_0000006.png"
+    ]
+    saved = (tmp_path / "run" / "config.yaml").read_text()
+    assert "num_blocks: 1" in saved
+
+
+def test_resuming_with_other_settings_is_refused(photo_folders: dict[str, Path], tmp_path: Path) -> None:
+    data = folders_data(photo_folders)
+    train_dsn(tiny_config(), data, tmp_path / "run", stop_after=2, show_progress=False)
+    with pytest.raises(DasrError, match="dsn.filter"):
+        train_dsn(tiny_config("dsn.filter=rgb"), data, tmp_path / "run", show_progress=False)
+    # more iterations is a legitimate change
+    train_dsn(tiny_config("dsn.iters=5"), data, tmp_path / "run", show_progress=False)
+
+
+@pytest.mark.parametrize("variant", [["scale=2", "dsn.arch=official", "dsn.discriminator=official",
+                                       "dsn.disc_norm=instance", "dsn.content_space=lowpass", "dsn.filter=avgpool"],
+                                      ["scale=1", "dsn.filter=gaussian"],
+                                      ["dsn.input=bicubic", "dsn.filter=rgb", "dsn.lr_schedule=linear"]])
+def test_variants_train_and_load(variant: list[str], photo_folders: dict[str, Path], tmp_path: Path) -> None:
+    config = tiny_config("dsn.pretrain_iters=1", "dsn.iters=1", *variant)
+    checkpoint = train_dsn(config, folders_data(photo_folders), tmp_path / "run", show_progress=False)
+    bundle = load_dsn(tmp_path / "run")
+    assert bundle.source == checkpoint
+    hr = torch.rand(1, 3, 32, 32)
+    assert bundle.generator(hr).shape == (1, 3, 32 // config.scale, 32 // config.scale)
+
+
+def run_cli(*argv: str) -> int:
+    return main([str(a) for a in argv])
+
+
+def test_cli_trains_and_resumes(photo_folders: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    sets = [x for pair in (("--set", s) for s in TINY_DSN) for x in pair]
+    args = ["train-dsn", "--hr", photo_folders["hr"], "--lr", photo_folders["lr"], "--scale", 4, "--out", out, *sets]
+    assert run_cli(*args) == 0
+    assert "next: dasr generate --dsn" in capsys.readouterr().out
+    assert run_cli(*args) == 0  # finished run: nothing to do, same checkpoint
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--set", "dsn.iter=3"], "unknown config key 'dsn.iter'"),
+        (["--set", "dsn.iters=abc"], "'dsn.iters' must be an int"),
+        (["--preset", "nope"], "nope"),
+        (["--val-hr", "VALHR"], "--val-hr and --val-lr must be given together"),
+    ],
+)
+def test_cli_user_errors_are_one_line(extra, message, photo_folders, tmp_path, capsys) -> None:
+    extra = [str(photo_folders["val_hr"]) if e == "VALHR" else e for e in extra]
+    code = run_cli("train-dsn", "--hr", photo_folders["hr"], "--lr", photo_folders["lr"], "--scale", 4,
+                   "--out", tmp_path / "run", *extra)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_missing_folder_names_the_option(tmp_path: Path, capsys) -> None:
+    code = run_cli("train-dsn", "--hr", tmp_path / "missing", "--lr", tmp_path, "--scale", 4, "--out", tmp_path / "r")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--hr" in err and "missing" in err and len(err.splitlines()) == 1
