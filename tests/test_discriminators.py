@@ -11,26 +11,9 @@ from dasr.archs.discriminators import (
 from dasr.errors import DasrError
 from dasr.ops.frequency import FILTER_KINDS, FrequencyFilter
 from dasr.ops.receptive_field import Geometry
+from tests.helpers import expected_window, receptive_window
 
 DISCRIMINATORS = [PaperPatchDiscriminator, OfficialPatchDiscriminator]
-
-
-def receptive_window(fn, x, index):
-    """Back-propagate output pixel ``index`` (row, col) of channel 0 of sample 0 to ``x`` and
-    return ``(first, size)`` of the input rows and of the input columns with a non-zero gradient."""
-    x = x.detach().clone().requires_grad_(True)
-    fn(x)[(0, 0) + tuple(index)].backward()
-    seen = x.grad[0].abs().sum(0) != 0
-    windows = []
-    for positions in (seen.any(1).nonzero().flatten(), seen.any(0).nonzero().flatten()):
-        first, last = positions.min().item(), positions.max().item()
-        assert positions.numel() == last - first + 1, "the window has holes"
-        windows.append((first, last - first + 1))
-    return tuple(windows)
-
-
-def expected_window(geometry: Geometry, index):
-    return tuple((i * geometry.stride - geometry.padding, geometry.size) for i in index)
 
 
 def small(cls, in_channels=3, norm="none", nf=4):

@@ -1,11 +1,17 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from test_discriminators import expected_window, receptive_window
 
 from dasr.errors import DasrError
-from dasr.ops.frequency import FILTER_KINDS, GAUSSIAN_SIGMA, FrequencyFilter, high_frequency, low_frequency
+from dasr.ops.frequency import (
+    FILTER_KINDS,
+    GAUSSIAN_SIGMA,
+    FrequencyFilter,
+    high_frequency,
+    low_frequency,
+)
 from dasr.ops.wavelet import haar_dwt
+from tests.helpers import expected_window, receptive_window
 
 
 def test_gaussian_matches_fssr_kernel():

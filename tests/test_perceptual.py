@@ -11,7 +11,13 @@ from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
 from dasr.errors import DasrError
-from dasr.losses import VGG19_LAYERS, LPIPSLoss, PerceptualLoss, VGGFeatures, build_perceptual_loss
+from dasr.losses import (
+    VGG19_LAYERS,
+    LPIPSLoss,
+    PerceptualLoss,
+    VGGFeatures,
+    build_perceptual_loss,
+)
 
 
 @pytest.fixture

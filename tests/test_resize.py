@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_discriminators import expected_window, receptive_window
 
 from dasr.ops.resize import BicubicDownscale, bicubic_downscale, bicubic_geometry
+from tests.helpers import expected_window, receptive_window
 
 
 def matlab_imresize_matrix(length: int, scale: int) -> np.ndarray:

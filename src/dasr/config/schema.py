@@ -91,6 +91,58 @@ class DSNConfig:
 
 
 @dataclass
+class SRNConfig:
+    """Stage 2: the ESRGAN (RRDBNet) SR network with domain-distance aware training (Sec. 3.2)."""
+
+    num_features: int = 64
+    """RRDBNet ``nf``."""
+    num_blocks: int = 23
+    """RRDBNet ``nb`` (residual-in-residual dense blocks)."""
+    growth_channels: int = 32
+    """RRDBNet ``gc``."""
+    init: Optional[str] = None
+    """Weights to start from: our checkpoints, BasicSR / Real-ESRGAN / ESRGAN RRDB files."""
+    pairs: Literal["generated", "bicubic"] = "generated"
+    """Training pairs: DSN(HR) from stage 1.5, or the bicubic downscale of HR (no DSN needed)."""
+    adversarial: Literal["target", "source", "none"] = "target"
+    """``target``: GAN loss on SR(real LR) vs unpaired HR (Eq. 5, the paper). ``source``: on
+    SR(pairs) vs their HR (ESRGAN, FSSR). ``none``: no adversarial loss."""
+    weighting: Literal["map", "none"] = "map"
+    """``map``: content and perceptual losses weighted by the domain-distance maps (Eq. 6)."""
+    filter: Literal["wavelet", "gaussian", "avgpool", "rgb"] = "wavelet"
+    """The space of the SR adversarial loss (the paper: wavelet high-frequency bands)."""
+    discriminator: Literal["paper", "official"] = "paper"
+    disc_features: int = 64
+    disc_norm: Literal["none", "instance", "batch"] = "none"
+    perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
+    perceptual_layer: str = "conv5_4"
+    vgg_weights: Optional[str] = None
+    patch_size: int = 128
+    """HR patch size; LR patches are patch_size / scale."""
+    batch_size: int = 16
+    """B generated pairs, B real-LR patches and B unpaired HR patches per iteration."""
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    lr_schedule: Literal["step", "linear"] = "step"
+    lr_step: int = 10000
+    lr_gamma: float = 0.5
+    lr_decay_iters: Optional[int] = None
+    pretrain_iters: int = 25000
+    """Content-only (L1) iterations before the full loss."""
+    iters: int = 50000
+    """Full-loss iterations after pre-training."""
+    content_weight: float = 0.01
+    perceptual_weight: float = 1.0
+    adversarial_weight: float = 0.005
+    ema_decay: float = 0.999
+    """Exponential moving average of the generator weights (saved as ``params_ema``); 0 = off."""
+    grad_clip: Optional[float] = None
+    """Clip the generator's gradient norm to this value; ``None`` = no clipping."""
+    max_bad_steps: int = 10
+    """Consecutive NaN/Inf steps that are skipped before the run stops with an error."""
+
+
+@dataclass
 class GenerateConfig:
     """Stage 1.5: writing generated LR images and domain-distance maps."""
 
@@ -111,4 +163,5 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     dsn: DSNConfig = field(default_factory=DSNConfig)
+    srn: SRNConfig = field(default_factory=SRNConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)

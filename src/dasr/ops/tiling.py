@@ -44,7 +44,6 @@ def _round_up(value: int, multiple: int) -> int:
 
 
 def _spans(length: int, tile: int, context: int) -> list[_Span]:
-    starts = range(0, length, tile)
     return [
         _Span(
             start=start,
@@ -53,7 +52,7 @@ def _spans(length: int, tile: int, context: int) -> list[_Span]:
             crop_end=min(length, start + tile + context),
             last=start + tile >= length,
         )
-        for start in starts
+        for start in range(0, length, tile)
     ]
 
 

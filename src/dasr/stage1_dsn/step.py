@@ -33,11 +33,11 @@ class DSNTrainer:
     settings: DSNConfig
     scale: int
 
-    def step(self, hr: torch.Tensor, real_lr: torch.Tensor, *, adversarial: bool) -> dict[str, float]:
+    def step(self, hr: torch.Tensor, real_lr: torch.Tensor, *, adversarial: bool) -> dict[str, torch.Tensor]:
         """One iteration on a batch of HR patches and unrelated real-LR patches.
 
         ``adversarial=False`` is the content-only pre-training: no discriminator is involved.
-        Returns the loss values for logging.
+        Returns the detached loss values for logging (tensors: no device sync per step).
         """
         settings = self.settings
         bicubic_lr = bicubic_downscale(hr, self.scale)
@@ -74,4 +74,4 @@ class DSNTrainer:
             self.optimizer_d.step()
             losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
             losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
-        return {name: float(value.detach()) for name, value in losses.items()}
+        return {name: value.detach() for name, value in losses.items()}
