@@ -161,3 +161,22 @@ def test_cli_missing_folder_names_the_option(tmp_path: Path, capsys) -> None:
     code = run_cli("train-dsn", "--hr", tmp_path / "missing", "--lr", tmp_path, "--scale", 4, "--out", tmp_path / "r")
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--hr" in err and "missing" in err and len(err.splitlines()) == 1
+
+
+def test_validation_pairs_are_matched_by_name(photo_folders: dict[str, Path], tmp_path: Path, capsys) -> None:
+    (photo_folders["val_lr"] / "v1.png").rename(photo_folders["val_lr"] / "other.png")
+    code = run_cli("train-dsn", "--hr", photo_folders["hr"], "--lr", photo_folders["lr"], "--scale", 4,
+                   "--out", tmp_path / "run", "--val-hr", photo_folders["val_hr"], "--val-lr", photo_folders["val_lr"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "v1" in err and len(err.splitlines()) == 1
+
+
+def test_warnings_are_one_line(photo_folders: dict[str, Path], tmp_path: Path, capsys) -> None:
+    (photo_folders["hr"] / "broken.png").write_bytes(b"not an image")
+    sets = [x for pair in (("--set", s) for s in TINY_DSN) for x in pair]
+    code = run_cli("train-dsn", "--hr", photo_folders["hr"], "--lr", photo_folders["lr"], "--scale", 4,
+                   "--out", tmp_path / "run", "--skip-bad", *sets, "--set", "dsn.iters=0", "--set", "dsn.pretrain_iters=1")
+    err = capsys.readouterr().err
+    assert code == 0
+    warning_lines = [line for line in err.splitlines() if "broken.png" in line]
+    assert len(warning_lines) == 1 and warning_lines[0].startswith("dasr: warning:")

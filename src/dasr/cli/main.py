@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Sequence
 
 from dasr import __version__
@@ -31,8 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a skipped file, a padded image) are for users: one line, no source location."""
+    print(f"dasr: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; user mistakes print one line and return 2, Ctrl-C returns 130."""
+    warnings.showwarning = show_warning_line
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

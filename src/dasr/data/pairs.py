@@ -15,6 +15,12 @@ def pair_by_stem(
     Every file must have exactly one partner: a missing partner is an error naming the file,
     because silently evaluating on a subset would report misleading figures.
     """
+    for paths, option in ((first, first_option), (second, second_option)):
+        seen: dict[str, Path] = {}
+        for path in paths:
+            if path.stem in seen:
+                raise DasrError(f"{option}: '{seen[path.stem]}' and '{path}' have the same name; pairs are matched by name")
+            seen[path.stem] = path
     second_by_stem = {path.stem: path for path in second}
     first_stems = {path.stem for path in first}
     missing = [path for path in first if path.stem not in second_by_stem]
