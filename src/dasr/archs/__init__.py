@@ -1,4 +1,4 @@
-"""Networks and their registry: DSN generators and patch discriminators (stage 1).
+"""Networks and their registry: DSN generators and patch discriminators (stage 1), RRDBNet (stage 2).
 
 Importing this package registers every network with :mod:`dasr.archs.registry`.
 """
@@ -10,6 +10,7 @@ from dasr.archs.discriminators import (
 )
 from dasr.archs.dsn import OfficialDSN, PaperDSN
 from dasr.archs.registry import build_arch, list_archs, register_arch
+from dasr.archs.rrdbnet import RRDBNet
 
 __all__ = [
     "OfficialDSN",
@@ -17,6 +18,7 @@ __all__ = [
     "PaperDSN",
     "PaperPatchDiscriminator",
     "PatchDiscriminator",
+    "RRDBNet",
     "build_arch",
     "list_archs",
     "register_arch",

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from dasr.errors import DasrError
+
+
+def by_stem(paths: Sequence[Path], option: str) -> dict[str, Path]:
+    """Paths by file name stem; two files with one stem could not be told apart."""
+    found: dict[str, Path] = {}
+    for path in map(Path, paths):
+        if path.stem in found:
+            raise DasrError(f"{option}: '{found[path.stem]}' and '{path}' have the same name; pairs are matched by name")
+        found[path.stem] = path
+    return found
 
 
 def pair_by_stem(
@@ -15,13 +26,8 @@ def pair_by_stem(
     Every file must have exactly one partner: a missing partner is an error naming the file,
     because silently evaluating on a subset would report misleading figures.
     """
-    for paths, option in ((first, first_option), (second, second_option)):
-        seen: dict[str, Path] = {}
-        for path in paths:
-            if path.stem in seen:
-                raise DasrError(f"{option}: '{seen[path.stem]}' and '{path}' have the same name; pairs are matched by name")
-            seen[path.stem] = path
-    second_by_stem = {path.stem: path for path in second}
+    by_stem(first, first_option)
+    second_by_stem = by_stem(second, second_option)
     first_stems = {path.stem for path in first}
     missing = [path for path in first if path.stem not in second_by_stem]
     if missing:

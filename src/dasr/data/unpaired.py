@@ -1,9 +1,13 @@
 """Unpaired random patches: an HR crop and an unrelated real-LR crop per sample.
 
-Every random choice is a pure function of ``(seed, sample index)``, drawn from a NumPy generator
-seeded with that tuple, never from a global RNG. DataLoader workers, epochs and resumed runs
-therefore draw exactly what one uninterrupted single-process run draws. (The released DASR code
-seeded NumPy once, so every worker replayed the same sequence and batches repeated.)
+Every random choice is a pure function of ``(seed, stream, sample index)``, drawn from a NumPy
+generator seeded with that tuple, never from a global RNG. DataLoader workers, epochs and resumed
+runs therefore draw exactly what one uninterrupted single-process run draws. (The released DASR
+code seeded NumPy once, so every worker replayed the same sequence and batches repeated.)
+
+The building blocks below (``Draws``, ``Crop``, ``PatchSource``, ``ArrayCache``, ...) are shared
+with the aligned pairs of ``dasr.data.paired`` and the stage-2 sampler, so that every stage draws,
+crops, augments, pads and caches in exactly one way.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import itertools
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import torch
@@ -23,9 +28,14 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from dasr.data.image_io import decode_image, flip_transpose, image_size, image_to_tensor, to_rgb
 from dasr.errors import DasrError
 
+SmallImages = Literal["pad", "skip"]
+"""What to do with images smaller than a patch (``data.small_images``)."""
+
 # Independent random streams: one per image set, and within each, image order vs crop.
 _HR_STREAM, _LR_STREAM = 0, 1
 _ORDER, _CROP = 0, 1
+
+_Item = TypeVar("_Item")
 
 
 class UnpairedPatches(Dataset):
@@ -46,17 +56,14 @@ class UnpairedPatches(Dataset):
         scale: int,
         seed: int,
         augment: bool,
-        small_images: Literal["pad", "skip"],
+        small_images: SmallImages,
         cache_mb: int,
     ) -> None:
-        if hr_patch < scale or hr_patch % scale:
-            raise DasrError(f"patch size {hr_patch} must be a positive multiple of scale {scale}")
-        if seed < 0:
-            raise DasrError(f"seed must be a non-negative integer, got {seed}")
-        cache = _DecodedImages(cache_mb * 2**20)
+        check_patch_options(hr_patch=hr_patch, scale=scale, seed=seed)
+        cache = ArrayCache(cache_mb * 2**20)
         self._augment = augment
-        self._hr = _PatchSource(hr_paths, "HR", hr_patch, _HR_STREAM, seed, small_images, cache)
-        self._lr = _PatchSource(
+        self._hr = PatchSource(hr_paths, "HR", hr_patch, _HR_STREAM, seed, small_images, cache)
+        self._lr = PatchSource(
             lr_paths, "real LR", hr_patch // scale, _LR_STREAM, seed, small_images, cache
         )
 
@@ -68,6 +75,14 @@ class UnpairedPatches(Dataset):
             "hr": self._hr.patch(index, self._augment),
             "lr": self._lr.patch(index, self._augment),
         }
+
+
+def check_patch_options(*, hr_patch: int, scale: int, seed: int) -> None:
+    """The option checks every patch sampler makes (LR patches are ``hr_patch / scale``)."""
+    if hr_patch < scale or hr_patch % scale:
+        raise DasrError(f"patch size {hr_patch} must be a positive multiple of scale {scale}")
+    if seed < 0:
+        raise DasrError(f"seed must be a non-negative integer, got {seed}")
 
 
 def patch_batches(
@@ -102,29 +117,95 @@ class _ConsecutiveBatches(Sampler[list[int]]):
             yield list(range(batch * self._size, (batch + 1) * self._size))
 
 
-class _DecodedImages:
-    """Decoded RGB samples kept in memory while their total stays within a byte budget.
+class ArrayCache:
+    """Decoded arrays (images, maps) kept in memory while their total stays within a byte budget.
 
-    Integer samples (uint8/uint16) take a quarter of float32's memory; images past the budget
-    are decoded again on every use. Each worker process fills its own copy.
+    Images stay integer samples (uint8/uint16: a quarter of float32's memory); arrays past the
+    budget are loaded again on every use. Each worker process fills its own copy, and one cache
+    shared by several sources keeps a file they have in common only once.
     """
 
     def __init__(self, budget_bytes: int) -> None:
         self._budget = budget_bytes
         self._used = 0
-        self._images: dict[Path, np.ndarray] = {}
+        self._arrays: dict[Path, np.ndarray] = {}
 
-    def get(self, path: Path) -> np.ndarray:
-        image = self._images.get(path)
-        if image is None:
-            image = to_rgb(decode_image(path)[0])
-            if self._used + image.nbytes <= self._budget:
-                self._images[path] = image
-                self._used += image.nbytes
-        return image
+    def get(self, path: Path, load: Callable[[Path], np.ndarray]) -> np.ndarray:
+        """``load(path)``, from memory when it was loaded before and fitted in the budget."""
+        array = self._arrays.get(path)
+        if array is None:
+            array = load(path)
+            if self._used + array.nbytes <= self._budget:
+                self._arrays[path] = array
+                self._used += array.nbytes
+        return array
 
 
-class _PatchSource:
+def decode_rgb(path: Path) -> np.ndarray:
+    """The integer samples of an image file as RGB: grey is repeated, alpha dropped."""
+    return to_rgb(decode_image(path)[0])
+
+
+def samples_to_tensor(samples: np.ndarray) -> torch.Tensor:
+    """Integer samples ``(H, W, C)`` (uint8/uint16) to a float32 ``(C, H, W)`` tensor in [0, 1]."""
+    return image_to_tensor(samples.astype(np.float32) / np.iinfo(samples.dtype).max)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A square window plus one of the 8 flips/rotations: what one sample does to its arrays.
+
+    Positions are on the coarsest grid of a sample (its LR), so that ``cut(array, factor)``
+    cuts the matching window of an aligned array ``factor`` times larger (its HR) with the same
+    flips; cropping and flipping commute with downscaling by ``factor`` this way.
+    """
+
+    top: int
+    left: int
+    size: int
+    transpose: bool
+    flip_vertical: bool
+    flip_horizontal: bool
+
+    def cut(self, array: np.ndarray, factor: int = 1) -> np.ndarray:
+        """The window of an ``(H, W, ...)`` array, scaled by ``factor``, flipped (a view)."""
+        top, left, size = self.top * factor, self.left * factor, self.size * factor
+        return flip_transpose(
+            array[top : top + size, left : left + size],
+            transpose=self.transpose,
+            flip_vertical=self.flip_vertical,
+            flip_horizontal=self.flip_horizontal,
+        )
+
+
+class Draws:
+    """The random choices of one stream: which item sample ``index`` uses, and where it is cut.
+
+    Within epoch ``index // count`` each of the ``count`` items is used once, in a seeded order;
+    the crop is drawn from ``(seed, stream, index)`` alone, whatever else was sampled before.
+    """
+
+    def __init__(self, seed: int, stream: int, count: int) -> None:
+        self._seed = seed
+        self._stream = stream
+        self._count = count
+
+    def item(self, index: int) -> int:
+        epoch, position = divmod(index, self._count)
+        return int(_epoch_order(self._seed, self._stream, epoch, self._count)[position])
+
+    def crop(self, index: int, shape: tuple[int, ...], size: int, augment: bool) -> Crop:
+        """A ``size`` window of an array of ``shape`` (at least ``size`` both ways), with random
+        flips and transposition when ``augment``."""
+        rng = np.random.default_rng([self._seed, self._stream, _CROP, index])
+        top = int(rng.integers(shape[0] - size + 1))
+        left = int(rng.integers(shape[1] - size + 1))
+        flips = rng.integers(2, size=3).astype(bool) if augment else np.zeros(3, dtype=bool)
+        transpose, flip_vertical, flip_horizontal = (bool(flip) for flip in flips)
+        return Crop(top, left, size, transpose, flip_vertical, flip_horizontal)
+
+
+class PatchSource:
     """One image set: its epoch-wise image order and its square crops of one size."""
 
     def __init__(
@@ -134,38 +215,52 @@ class _PatchSource:
         patch: int,
         stream: int,
         seed: int,
-        small_images: Literal["pad", "skip"],
-        cache: _DecodedImages,
+        small_images: SmallImages,
+        cache: ArrayCache,
     ) -> None:
         paths = [Path(path) for path in paths]
-        self._paths = [path for path in paths if _usable(path, label, patch, small_images)]
-        if not self._paths:
-            raise DasrError(
-                f"no {label} image is at least {patch}x{patch} pixels, "
-                "and small_images=skip leaves smaller ones out"
-            )
+        self._paths = keep_fitting(
+            paths,
+            [(path, image_size(path)) for path in paths],
+            label=label,
+            patch=patch,
+            small_images=small_images,
+        )
         self._patch = patch
-        self._stream = stream
-        self._seed = seed
+        self._draws = Draws(seed, stream, len(self._paths))
         self._cache = cache
 
     def patch(self, index: int, augment: bool) -> torch.Tensor:
-        epoch, position = divmod(index, len(self._paths))
-        order = _epoch_order(self._seed, self._stream, epoch, len(self._paths))
-        image = _pad_to(self._cache.get(self._paths[order[position]]), self._patch)
-        rng = np.random.default_rng([self._seed, self._stream, _CROP, index])
-        top = rng.integers(image.shape[0] - self._patch + 1)
-        left = rng.integers(image.shape[1] - self._patch + 1)
-        crop = image[top : top + self._patch, left : left + self._patch]
-        if augment:
-            transpose, flip_vertical, flip_horizontal = rng.integers(2, size=3).astype(bool)
-            crop = flip_transpose(
-                crop,
-                transpose=transpose,
-                flip_vertical=flip_vertical,
-                flip_horizontal=flip_horizontal,
-            )
-        return image_to_tensor(crop.astype(np.float32) / np.iinfo(crop.dtype).max)
+        path = self._paths[self._draws.item(index)]
+        image = _pad_to(self._cache.get(path, decode_rgb), self._patch)
+        crop = self._draws.crop(index, image.shape, self._patch, augment)
+        return samples_to_tensor(crop.cut(image))
+
+
+def keep_fitting(
+    items: Sequence[_Item],
+    sizes: Sequence[tuple[Path, tuple[int, int]]],
+    *,
+    label: str,
+    patch: int,
+    small_images: SmallImages,
+) -> list[_Item]:
+    """The items to sample, given each one's image file and ``(height, width)`` in ``sizes``.
+
+    An image smaller than a patch is kept (to be padded) or left out, with one warning either
+    way; leaving out every item is an error.
+    """
+    kept = [
+        item
+        for item, (path, size) in zip(items, sizes, strict=True)
+        if _usable(path, size, label, patch, small_images)
+    ]
+    if not kept:
+        raise DasrError(
+            f"no {label} image is at least {patch}x{patch} pixels, "
+            "and small_images=skip leaves smaller ones out"
+        )
+    return kept
 
 
 @lru_cache(maxsize=8)
@@ -174,9 +269,11 @@ def _epoch_order(seed: int, stream: int, epoch: int, count: int) -> np.ndarray:
     return np.random.default_rng([seed, stream, _ORDER, epoch]).permutation(count)
 
 
-def _usable(path: Path, label: str, patch: int, small_images: Literal["pad", "skip"]) -> bool:
-    """Whether to sample ``path``, warning once when it is smaller than a patch."""
-    height, width = image_size(path)
+def _usable(
+    path: Path, size: tuple[int, int], label: str, patch: int, small_images: SmallImages
+) -> bool:
+    """Whether to sample ``path`` of ``size``, warning once when it is smaller than a patch."""
+    height, width = size
     if height >= patch and width >= patch:
         return True
     action = "reflect-padded" if small_images == "pad" else "left out"
@@ -187,15 +284,20 @@ def _usable(path: Path, label: str, patch: int, small_images: Literal["pad", "sk
     return small_images == "pad"
 
 
-def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
-    """Reflect-pad both sides evenly up to ``size``; NumPy repeats the reflection as needed."""
-    missing_rows = max(size - image.shape[0], 0)
-    missing_columns = max(size - image.shape[1], 0)
-    if not (missing_rows or missing_columns):
-        return image
-    widths = (
+def pad_widths(shape: tuple[int, ...], size: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Rows and columns to add before and after an ``(H, W, ...)`` array to reach ``size``
+    both ways, split evenly between the two sides."""
+    missing_rows = max(size - shape[0], 0)
+    missing_columns = max(size - shape[1], 0)
+    return (
         (missing_rows // 2, missing_rows - missing_rows // 2),
         (missing_columns // 2, missing_columns - missing_columns // 2),
-        (0, 0),
     )
-    return np.pad(image, widths, mode="reflect")
+
+
+def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
+    """Reflect-pad both sides evenly up to ``size``; NumPy repeats the reflection as needed."""
+    rows, columns = pad_widths(image.shape, size)
+    if not any(rows + columns):
+        return image
+    return np.pad(image, (rows, columns, (0, 0)), mode="reflect")

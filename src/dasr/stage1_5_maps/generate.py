@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from dasr.data.image_io import image_to_tensor, read_image, tensor_to_pixels, to_rgb, write_image
+from dasr.data.pairs_folder import MANIFEST_FORMAT, MANIFEST_NAME, PairPaths
 from dasr.engine.atomic import atomic_write
 from dasr.engine.progress import progress as progress_bar
 from dasr.errors import DasrError
@@ -36,30 +37,6 @@ from dasr.stage1_dsn.inference import downscale_with_dsn
 
 if TYPE_CHECKING:
     from dasr.stage1_dsn.networks import DSNBundle
-
-MANIFEST_FORMAT = "dasr-pairs"
-MANIFEST_NAME = "manifest.json"
-
-
-@dataclass(frozen=True)
-class PairPaths:
-    """Where the outputs of one HR image go."""
-
-    lr: Path
-    map: Path
-    heatmap: Path
-
-    @classmethod
-    def of(cls, out_dir: Path, stem: str) -> PairPaths:
-        return cls(
-            lr=out_dir / "lr" / f"{stem}.png",
-            map=out_dir / "maps" / f"{stem}.npy",
-            heatmap=out_dir / "heatmaps" / f"{stem}.png",
-        )
-
-    def all_exist(self) -> bool:
-        return self.lr.is_file() and self.map.is_file() and self.heatmap.is_file()
-
 
 @dataclass(frozen=True)
 class GenerateSummary:

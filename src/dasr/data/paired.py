@@ -1,0 +1,297 @@
+"""Aligned patches from (LR, HR[, weight map]) pairs, and the pair lists stage 2 trains on.
+
+A pair sample cuts the same place out of the LR image, the HR image and the map, with the same
+flips and rotation, so that SR(LR patch) is compared with exactly the HR pixels it should
+reproduce. Order, crop position and augmentation are drawn as in ``dasr.data.unpaired``: a pure
+function of ``(seed, stream, index)``. Pair lists come from a ``dasr generate`` folder (generated
+pairs with domain-distance maps) or from two folders of real pairs (supervised training); the
+bicubic pairs of ``srn.pairs=bicubic`` need no list, the trainer downscales HR crops itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from dasr.data.image_io import image_size, image_to_tensor
+from dasr.data.pairs import by_stem, pair_by_stem
+from dasr.data.pairs_folder import MANIFEST_FORMAT, MANIFEST_NAME, PairPaths
+from dasr.data.unpaired import (
+    ArrayCache,
+    Draws,
+    SmallImages,
+    check_patch_options,
+    decode_rgb,
+    keep_fitting,
+    pad_widths,
+    samples_to_tensor,
+)
+from dasr.errors import DasrError
+
+Pair = tuple[Path, Path, Path | None]
+"""(LR image, HR image, ``.npy`` weight map of the LR's size or None for a map of ones)."""
+
+# The layout `dasr generate` writes (docs/generate.md); the manifest lists the finished images.
+_LABEL = "paired LR"
+
+
+class PairedPatches(Dataset):
+    """Sample ``i``: ``{"lr": (3, p, p), "hr": (3, P, P), "weight": (1, p, p)}``, p = P / scale.
+
+    All three are cut at the same place (HR window = ``scale`` x LR window) with the same
+    flips/rotation; ``weight`` is all ones for a pair without a map. Within epoch ``i // n`` each
+    of the ``n`` pairs is used once, in an order seeded by ``(seed, stream)``. An HR larger than
+    ``scale`` x LR is cropped at the bottom/right, as ``dasr generate`` does. Endless, like
+    ``UnpairedPatches``.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        *,
+        hr_patch: int,
+        scale: int,
+        seed: int,
+        stream: int,
+        augment: bool,
+        small_images: SmallImages,
+        cache_mb: int,
+    ) -> None:
+        check_patch_options(hr_patch=hr_patch, scale=scale, seed=seed)
+        self._augment = augment
+        self._source = PairSource(
+            pairs,
+            lr_patch=hr_patch // scale,
+            scale=scale,
+            stream=stream,
+            seed=seed,
+            small_images=small_images,
+            cache=ArrayCache(cache_mb * 2**20),
+        )
+
+    def __len__(self) -> int:
+        return sys.maxsize
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self._source.sample(index, self._augment)
+
+
+class PairSource:
+    """One list of pairs: its epoch-wise order and its aligned crops (``PairedPatches``' samples).
+
+    A separate class so that the stage-2 sampler can share one cache across all its sources.
+    Sizes are checked from the file headers up front, not hours into training.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        *,
+        lr_patch: int,
+        scale: int,
+        stream: int,
+        seed: int,
+        small_images: SmallImages,
+        cache: ArrayCache,
+    ) -> None:
+        pairs = [
+            (Path(lr), Path(hr), None if weight_map is None else Path(weight_map))
+            for lr, hr, weight_map in pairs
+        ]
+        sizes = [(pair[0], _checked_lr_size(pair, scale)) for pair in pairs]
+        self._pairs = keep_fitting(
+            pairs, sizes, label=_LABEL, patch=lr_patch, small_images=small_images
+        )
+        self._lr_patch = lr_patch
+        self._scale = scale
+        self._draws = Draws(seed, stream, len(self._pairs))
+        self._cache = cache
+
+    def sample(self, index: int, augment: bool) -> dict[str, torch.Tensor]:
+        lr_path, hr_path, map_path = self._pairs[self._draws.item(index)]
+        scale = self._scale
+        lr = self._cache.get(lr_path, decode_rgb)
+        height, width = lr.shape[:2]
+        hr = self._cache.get(hr_path, decode_rgb)[: height * scale, : width * scale]
+        weight = None if map_path is None else self._cache.get(map_path, _load_map)
+
+        # Symmetric (edge-repeating) padding by whole LR pixels keeps the pair aligned: the HR
+        # padding, `scale` times wider, mirrors exactly the HR blocks of the mirrored LR pixels.
+        rows, columns = pad_widths(lr.shape, self._lr_patch)
+        if any(rows + columns):
+            lr, hr = _mirror(lr, rows, columns, 1), _mirror(hr, rows, columns, scale)
+            weight = None if weight is None else _mirror(weight, rows, columns, 1)
+
+        crop = self._draws.crop(index, lr.shape, self._lr_patch, augment)
+        return {
+            "lr": samples_to_tensor(crop.cut(lr)),
+            "hr": samples_to_tensor(crop.cut(hr, scale)),
+            "weight": (
+                torch.ones(1, self._lr_patch, self._lr_patch)
+                if weight is None
+                else image_to_tensor(crop.cut(weight))
+            ),
+        }
+
+
+def generated_pairs(
+    pairs_dir: Path,
+    hr_paths: Sequence[Path],
+    *,
+    scale: int,
+    pairs_option: str = "--pairs",
+    hr_option: str = "--hr",
+) -> list[Pair]:
+    """The (generated LR, HR, map) triples of a ``dasr generate`` folder, HR matched by stem.
+
+    Goes by the manifest, which lists exactly the finished images (files an interrupted run left
+    behind are ignored). Every listed image needs its HR among ``hr_paths``, with the size it
+    had when the pairs were made; HR images without a pair are reported in one warning and
+    left out of the pairs (an unfinished ``dasr generate``, or a larger HR folder).
+    """
+    pairs_dir = Path(pairs_dir)
+    manifest = pairs_dir / MANIFEST_NAME
+    entries = _manifest_entries(manifest, scale, pairs_option)
+    hr_by_stem = by_stem(hr_paths, hr_option)
+    missing = [stem for stem in entries if stem not in hr_by_stem]
+    if missing:
+        raise DasrError(
+            f"{hr_option}: no image named '{missing[0]}.*' to pair with "
+            f"'{PairPaths.of(pairs_dir, missing[0]).lr}'"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    unpaired = [path for stem, path in hr_by_stem.items() if stem not in entries]
+    if unpaired:
+        warnings.warn(
+            f"{pairs_option}: '{manifest}' has no pair for {len(unpaired)} of the {hr_option} "
+            f"images (first '{unpaired[0]}'); rerun dasr generate to include them",
+            stacklevel=2,
+        )
+    pairs: list[Pair] = []
+    for stem, entry in entries.items():
+        hr = hr_by_stem[stem]
+        height, width = image_size(hr)
+        made_from_height, made_from_width = entry["hr_size"]
+        if (height, width) != (made_from_height, made_from_width):
+            raise DasrError(
+                f"{hr_option}: '{hr}' is {width}x{height} but the pair '{stem}' in '{pairs_dir}' "
+                f"was made from a {made_from_width}x{made_from_height} image; "
+                "pass the HR images the pairs were made from, or rerun dasr generate"
+            )
+        paths = PairPaths.of(pairs_dir, stem)
+        lr, weight_map = paths.lr, paths.map
+        for path in (lr, weight_map):
+            if not path.is_file():
+                raise DasrError(
+                    f"{pairs_option}: '{path}' is listed in '{manifest}' but missing; "
+                    "rerun dasr generate"
+                )
+        pairs.append((lr, hr, weight_map))
+    return pairs
+
+
+def real_pairs(
+    lr_paths: Sequence[Path],
+    hr_paths: Sequence[Path],
+    *,
+    lr_option: str = "--paired-lr",
+    hr_option: str = "--paired-hr",
+) -> list[Pair]:
+    """Supervised training: real (LR, HR) pairs matched by file name, every pixel weighing 1."""
+    matched = pair_by_stem(
+        list(lr_paths), list(hr_paths), first_option=lr_option, second_option=hr_option
+    )
+    return [(lr, hr, None) for lr, hr in matched]
+
+
+def _manifest_entries(manifest: Path, scale: int, option: str) -> dict[str, dict[str, Any]]:
+    """The manifest's image entries by stem, after checking it is a current one of ``scale``."""
+    if not manifest.is_file():
+        raise DasrError(
+            f"{option}: '{manifest.parent}' has no {MANIFEST_NAME}; "
+            f"make the pairs with dasr generate --out {manifest.parent}"
+        )
+    try:
+        parsed = _parse_manifest(manifest.read_bytes())
+    except OSError as error:
+        raise DasrError(f"{option}: cannot read '{manifest}': {error.strerror}") from error
+    if parsed is None:
+        raise DasrError(
+            f"{option}: '{manifest}' is not a manifest of this dasr version's pairs; "
+            "rerun dasr generate"
+        )
+    made_at, entries = parsed
+    if made_at != scale:
+        raise DasrError(
+            f"{option}: the pairs in '{manifest.parent}' were made at scale {made_at}, "
+            f"not at scale {scale}"
+        )
+    if not entries:
+        raise DasrError(f"{option}: '{manifest}' lists no finished pair; run dasr generate")
+    return entries
+
+
+def _parse_manifest(data: bytes) -> tuple[Any, dict[str, dict[str, Any]]] | None:
+    """``(scale, image entries by stem)`` of a current pairs manifest; None for anything else."""
+    try:
+        content = json.loads(data)
+        entries = {entry["stem"]: entry for entry in content["images"]}
+        if content["format"] == MANIFEST_FORMAT and all(
+            len(entry["hr_size"]) == 2 for entry in entries.values()
+        ):
+            return content["scale"], entries
+    except (ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _checked_lr_size(pair: Pair, scale: int) -> tuple[int, int]:
+    """The LR's ``(height, width)``, once the HR (``scale`` x that, less than ``scale`` more
+    pixels cropped) and the map (the LR's size) are known to match it."""
+    lr, hr, weight_map = pair
+    height, width = image_size(lr)
+    hr_height, hr_width = image_size(hr)
+    if not (0 <= hr_height - height * scale < scale and 0 <= hr_width - width * scale < scale):
+        raise DasrError(
+            f"HR image '{hr}' ({hr_width}x{hr_height}) does not match LR image '{lr}' "
+            f"({width}x{height}) at scale {scale}: expected {width * scale}x{height * scale}"
+        )
+    if weight_map is not None:
+        shape = _map_shape(weight_map)
+        if shape != (height, width):
+            raise DasrError(
+                f"map '{weight_map}' has shape {shape}, not the ({height}, {width}) "
+                f"of LR image '{lr}'"
+            )
+    return height, width
+
+
+def _map_shape(path: Path) -> tuple[int, ...]:
+    """The array shape stored in a ``.npy`` file, read from its header only."""
+    try:
+        return tuple(np.load(path, mmap_mode="r").shape)
+    except OSError as error:
+        raise DasrError(f"cannot read map '{path}': {error.strerror or error}") from error
+    except ValueError as error:
+        raise DasrError(f"cannot read map '{path}': not a NumPy array file") from error
+
+
+def _load_map(path: Path) -> np.ndarray:
+    """A float32 ``(h, w, 1)`` map: one channel, so that crops treat it like an image."""
+    return np.load(path).astype(np.float32, copy=False)[..., None]
+
+
+def _mirror(
+    array: np.ndarray, rows: tuple[int, int], columns: tuple[int, int], factor: int
+) -> np.ndarray:
+    """Pad ``array`` by ``factor`` x the LR ``rows`` / ``columns``, repeating its edges mirrored."""
+    widths = ((rows[0] * factor, rows[1] * factor), (columns[0] * factor, columns[1] * factor))
+    return np.pad(array, (*widths, (0, 0)), mode="symmetric")
