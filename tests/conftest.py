@@ -58,3 +58,46 @@ TINY_DSN = [
     "device=cpu",
 ]
 """``--set`` overrides that make stage 1 tiny: a few iterations of 1-block networks."""
+
+
+TINY_SRN = [
+    "srn.num_blocks=1",
+    "srn.num_features=8",
+    "srn.growth_channels=4",
+    "srn.disc_features=8",
+    "srn.perceptual=none",
+    "srn.patch_size=32",
+    "srn.batch_size=2",
+    "srn.pretrain_iters=2",
+    "srn.iters=4",
+    "data.num_workers=0",
+    "train.log_every=1",
+    "train.checkpoint_every=2",
+    "train.sample_every=3",
+    "train.val_every=3",
+    "deterministic=true",
+    "device=cpu",
+]
+"""``--set`` overrides that make stage 2 tiny: a few iterations of a 1-block RRDBNet."""
+
+
+@pytest.fixture
+def pairs_dir(photo_folders: dict[str, Path], tmp_path: Path) -> Path:
+    """A ``dasr generate`` folder for the HR photos of ``photo_folders``, made (x4) by a randomly
+    initialised tiny DSN: stage 2 needs its layout and maps, not a trained degradation."""
+    from dasr.config.loader import load_config
+    from dasr.data.folders import list_images
+    from dasr.stage1_5_maps.generate import generate_pairs
+    from dasr.stage1_dsn.networks import build_dsn_networks
+
+    torch.manual_seed(0)
+    generate_pairs(
+        build_dsn_networks(load_config("paper", (), TINY_DSN)),
+        list_images(photo_folders["hr"], "--hr"),
+        tmp_path / "pairs",
+        scale=4,
+        tile=64,
+        device="cpu",
+        progress=False,
+    )
+    return tmp_path / "pairs"

@@ -19,7 +19,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dasr.cli import generate, train_dsn
+    from dasr.cli import fit, generate, train_dsn, train_srn
 
     parser = argparse.ArgumentParser(
         prog="dasr",
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dasr {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (train_dsn, generate):
+    for command in (train_dsn, generate, train_srn, fit):
         command.add_parser(subparsers)
     return parser
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from dasr.config.loader import list_presets, load_config
 from dasr.config.schema import Config
+from dasr.data.folders import check_images, list_images
+from dasr.data.pairs import pair_by_stem
+from dasr.errors import DasrError
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -41,3 +44,29 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if getattr(args, "scale", None) is not None:
         overrides.insert(0, f"scale={args.scale}")
     return load_config(args.preset, args.config, overrides)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
+    parser.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="resume from this checkpoint file")
+
+
+def add_validation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--val-hr", type=Path, help="validation HR images (same scenes as --val-lr)")
+    parser.add_argument("--val-lr", type=Path, help="validation real LR images, paired by file name")
+
+
+def read_images(folder: Path, option: str, skip_bad: bool) -> list[Path]:
+    """The readable images of a folder option (see ``dasr.data.folders``)."""
+    return check_images(list_images(folder, option), option, skip_bad)
+
+
+def read_validation_pairs(args: argparse.Namespace) -> list[tuple[Path, Path]] | None:
+    """The ``--val-hr`` / ``--val-lr`` pairs (paired by file name), or ``None`` when neither is given."""
+    if (args.val_hr is None) != (args.val_lr is None):
+        raise DasrError("--val-hr and --val-lr must be given together")
+    if args.val_hr is None:
+        return None
+    hr = read_images(args.val_hr, "--val-hr", args.skip_bad)
+    lr = read_images(args.val_lr, "--val-lr", args.skip_bad)
+    return pair_by_stem(hr, lr, first_option="--val-hr", second_option="--val-lr")

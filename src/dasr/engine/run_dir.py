@@ -4,7 +4,8 @@
 
     config.yaml        the effective configuration
     log.jsonl          one JSON object per logged step (``dasr.engine.metric_log``)
-    checkpoints/       last.pth, plus iter_0001000.pth ... (the newest ``keep`` of them)
+    checkpoints/       last.pth, plus iter_0001000.pth ... (the newest ``keep`` of them), and
+                       best.pth (the best validated one, where a stage keeps it)
     samples/           images written during training
     tensorboard/       TensorBoard events, when TensorBoard is installed
 """
@@ -73,6 +74,10 @@ class RunDir:
     def last_checkpoint(self) -> Path:
         return self.checkpoints_dir / "last.pth"
 
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints_dir / "best.pth"
+
     def checkpoint_path(self, iteration: int) -> Path:
         return self.checkpoints_dir / f"iter_{iteration:07d}.pth"
 
@@ -105,6 +110,12 @@ class RunDir:
             _link_or_copy(self.last_checkpoint, self.checkpoint_path(iteration))
         self.prune_checkpoints(keep)
         return self.last_checkpoint
+
+    def keep_as_best(self, checkpoint: Path) -> Path:
+        """Make ``checkpoint`` (just saved) also ``best.pth``, atomically and without a second
+        write where the file system allows a hard link."""
+        _link_or_copy(checkpoint, self.best_checkpoint)
+        return self.best_checkpoint
 
     def prune_checkpoints(self, keep: int) -> None:
         """Delete all but the newest ``keep`` numbered checkpoints (``last.pth`` always stays)."""

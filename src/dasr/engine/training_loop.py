@@ -25,10 +25,6 @@ from dasr.engine.progress import progress
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
 
-# A schedule advances every iteration, also while its optimizer sits out a phase (the
-# discriminators during content-only pre-training); PyTorch warns about exactly that.
-warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step", category=UserWarning)
-
 
 @dataclass
 class Trainable:
@@ -87,11 +83,17 @@ def open_resume_state(
 
 @dataclass
 class LoopHooks:
-    """What a stage does besides stepping; each is called with the iteration just finished."""
+    """What a stage does besides stepping; each is called with the iteration just finished.
+
+    Every validated iteration is also checkpointed, so that ``checkpointed(iteration, path,
+    metrics)`` can tell which saved state a validation result belongs to (stage 2 keeps the best
+    one); ``metrics`` is ``None`` for a checkpoint without validation.
+    """
 
     phase: Callable[[int], str]
     sample: Callable[[int], None]
     validate: Callable[[int], dict[str, float]] | None = None
+    checkpointed: Callable[[int, Path, dict[str, float] | None], None] | None = None
 
 
 def run_training(
@@ -144,8 +146,7 @@ def run_training(
         try:
             for iteration in range(start + 1, end + 1):
                 losses = step(iteration)
-                for scheduler in trainable.schedulers.values():
-                    scheduler.step()
+                step_schedulers(trainable)
                 for name, value in losses.items():
                     sums[name] = sums[name] + value if name in sums else value
                 count += 1
@@ -158,15 +159,33 @@ def run_training(
                     sums, count = {}, 0
                 if iteration % every.sample_every == 0 or iteration == end:
                     hooks.sample(iteration)
+                metrics = None
                 if hooks.validate is not None and (iteration % every.val_every == 0 or iteration == end):
-                    log.log(iteration, hooks.validate(iteration), phase="val")
-                if iteration % every.checkpoint_every == 0 or iteration == end or should_stop():
+                    metrics = hooks.validate(iteration)
+                    log.log(iteration, metrics, phase="val")
+                if (
+                    metrics is not None
+                    or iteration % every.checkpoint_every == 0
+                    or iteration == end
+                    or should_stop()
+                ):
                     last = checkpoint(iteration)
+                    if hooks.checkpointed is not None:
+                        hooks.checkpointed(iteration, last, metrics)
                 if should_stop():
                     raise KeyboardInterrupt
         finally:
             bar.close()
     return last
+
+
+def step_schedulers(trainable: Trainable) -> None:
+    """Advance every schedule by one iteration, also while its optimizer sits out a phase (the
+    discriminators during content-only pre-training), which PyTorch would warn about."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step", category=UserWarning)
+        for scheduler in trainable.schedulers.values():
+            scheduler.step()
 
 
 @contextmanager

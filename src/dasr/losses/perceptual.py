@@ -51,14 +51,20 @@ VGG19_LAYERS = {name: index for name, (index, _) in _VGG19_POSITIONS.items()}
 """The VGG-19 layers :class:`VGGFeatures` can stop at, with their index in ``features``."""
 
 
+def hub_cache_path(weights: WeightsEnum) -> Path:
+    """Where torchvision keeps (or would keep) the file of ``weights``: callers that must not
+    download, such as an optional validation metric, check this file instead."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
+
+
 def _ensure_cached(weights: WeightsEnum, what: str, alternatives: str) -> None:
     """Put torchvision's ``weights`` file in the torch hub cache, downloading it once if missing.
 
     The cache is checked first so that an offline machine with the file in place never touches
     the network; a failed download becomes a one-line ``DasrError`` naming the fix.
     """
-    directory = Path(torch.hub.get_dir()) / "checkpoints"
-    path = directory / os.path.basename(urlparse(weights.url).path)
+    path = hub_cache_path(weights)
+    directory = path.parent
     if not path.is_file():
         hash_match = torch.hub.HASH_REGEX.search(path.name)
         try:
@@ -126,13 +132,16 @@ class VGGFeatures(_FrozenNetwork):
     ``weights``: ``"imagenet"`` = torchvision's ``VGG19_Weights.IMAGENET1K_V1`` from the torch
     hub cache (downloaded once if possible), a path = a local full-``vgg19`` or ``features``-only
     state dict, ``None`` = random initialisation (tests only: random features are no
-    perceptual measure).
+    perceptual measure). ``section``: the configuration section (``dsn``, ``srn``) that error
+    messages tell the user to change.
     """
 
     def __init__(
         self,
         layer: str = "conv5_4",
         weights: Literal["imagenet"] | str | os.PathLike | None = "imagenet",
+        *,
+        section: str = "dsn",
     ) -> None:
         super().__init__()
         if layer not in VGG19_LAYERS:
@@ -146,7 +155,7 @@ class VGGFeatures(_FrozenNetwork):
             _ensure_cached(
                 imagenet,
                 "VGG-19 weights for the perceptual loss",
-                "or set dsn.vgg_weights=PATH, or switch the loss off with --set dsn.perceptual=none",
+                f"or set {section}.vgg_weights=PATH, or switch the loss off with --set {section}.perceptual=none",
             )
             # torchvision reads its cached file (old serialisation formats included).
             state = imagenet.get_state_dict(progress=False, weights_only=True)
@@ -189,12 +198,12 @@ class LPIPSLoss(_FrozenNetwork):
 
     ``backbone_weights``: ``"imagenet"`` = torchvision's AlexNet weights from the torch hub cache
     (downloaded once if possible); ``None`` = random trunk (tests only). The linear layers ship
-    with the ``lpips`` package.
+    with the ``lpips`` package. ``section``: as for :class:`VGGFeatures`.
     """
 
-    def __init__(self, backbone_weights: Literal["imagenet"] | None = "imagenet") -> None:
+    def __init__(self, backbone_weights: Literal["imagenet"] | None = "imagenet", *, section: str = "dsn") -> None:
         super().__init__()
-        alternatives = "or use another loss with --set dsn.perceptual=vgg19|none"
+        alternatives = f"or use another loss with --set {section}.perceptual=vgg19|none"
         try:
             import lpips
         except ImportError:
@@ -230,10 +239,13 @@ def build_perceptual_loss(
     kind: Literal["vgg19", "lpips", "none"],
     layer: str = "conv5_4",
     weights: str | os.PathLike | None = None,
+    *,
+    section: str = "dsn",
 ) -> nn.Module | None:
-    """The perceptual loss the configuration names (``dsn.perceptual``, ``dsn.perceptual_layer``,
-    ``dsn.vgg_weights``), or ``None`` for ``"none"``. Every returned module is called as
-    ``loss(pred, target, weight=None)``.
+    """The perceptual loss the configuration names (``<section>.perceptual``,
+    ``<section>.perceptual_layer``, ``<section>.vgg_weights`` with ``section`` ``dsn`` or
+    ``srn``, which error messages name), or ``None`` for ``"none"``. Every returned module is
+    called as ``loss(pred, target, weight=None)``.
 
     ``weights`` follows the configuration: ``None`` (or ``"imagenet"``) = the standard ImageNet
     weights, a path = a local VGG-19 state dict. There is deliberately no way to get random
@@ -243,11 +255,11 @@ def build_perceptual_loss(
     """
     pretrained = "imagenet" if weights is None else weights
     if kind == "vgg19":
-        return PerceptualLoss(VGGFeatures(layer, pretrained))
+        return PerceptualLoss(VGGFeatures(layer, pretrained, section=section))
     if kind == "lpips":
         if pretrained != "imagenet":
-            raise DasrError(f"dsn.vgg_weights={weights} applies to dsn.perceptual=vgg19, not lpips")
-        return LPIPSLoss("imagenet")
+            raise DasrError(f"{section}.vgg_weights={weights} applies to {section}.perceptual=vgg19, not lpips")
+        return LPIPSLoss("imagenet", section=section)
     if kind == "none":
         return None
     raise DasrError(f"unknown perceptual loss {kind!r}; choose one of vgg19, lpips, none")

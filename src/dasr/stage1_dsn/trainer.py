@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from dasr.config.schema import Config
-from dasr.data.image_io import tensor_to_pixels, write_image
 from dasr.data.unpaired import UnpairedPatches, patch_batches
 from dasr.engine.device import select_device, set_determinism
 from dasr.engine.lr_schedule import build_scheduler
 from dasr.engine.run_dir import RunDir
+from dasr.engine.samples import save_side_by_side
 from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
 from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_downscale
@@ -148,7 +148,7 @@ def save_sample(run: RunDir, iteration: int, hr: torch.Tensor, generator: torch.
     was_training = generator.training
     generator.eval()
     try:
-        row = torch.cat([bicubic_downscale(hr, scale), generator(hr)], dim=-1)
+        generated = generator(hr)
     finally:
         generator.train(was_training)
-    write_image(run.samples_dir / f"iter_{iteration:07d}.png", tensor_to_pixels(row.clamp(0, 1).cpu()))
+    save_side_by_side(run.samples_dir / f"iter_{iteration:07d}.png", [bicubic_downscale(hr, scale), generated])

@@ -1,0 +1,48 @@
+"""``dasr fit``: the whole method from two folders to a model file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dasr.cli.options import (
+    add_config_options,
+    add_scale_option,
+    add_skip_bad_option,
+    add_validation_options,
+    config_from_args,
+    read_images,
+    read_validation_pairs,
+)
+from dasr.pipeline.fit import FitData, fit
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="the whole pipeline: train-dsn, generate, train-srn, model.safetensors",
+        description="Train a super-resolution model for the kind of images in --lr from clean photos "
+        "in --hr (no pairs needed). Runs stage 1 (RUN/dsn), stage 1.5 (RUN/pairs) and stage 2 "
+        "(RUN/srn) and writes RUN/model.safetensors. Rerunning the same command resumes.",
+    )
+    parser.add_argument("--hr", type=Path, required=True, help="folder of clean high-resolution photos")
+    parser.add_argument("--lr", type=Path, required=True, help="folder of real low-resolution images (other scenes)")
+    add_scale_option(parser)
+    parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
+    add_config_options(parser)
+    add_validation_options(parser)
+    add_skip_bad_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    data = FitData(
+        hr_paths=read_images(args.hr, "--hr", args.skip_bad),
+        lr_paths=read_images(args.lr, "--lr", args.skip_bad),
+        val_pairs=read_validation_pairs(args),
+    )
+    model = fit(config, data, args.out, preset=args.preset)
+    print(f"model: {model}")
+    print(f"use it: dasr sr --model {args.out} --input LR_IMAGES --output SR_DIR")
+    return 0

@@ -1,0 +1,92 @@
+"""``dasr train-srn``: stage 2, train the SR network on generated, bicubic or real pairs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dasr.cli.options import (
+    add_config_options,
+    add_run_options,
+    add_scale_option,
+    add_skip_bad_option,
+    add_validation_options,
+    config_from_args,
+    read_images,
+    read_validation_pairs,
+)
+from dasr.config.schema import SRNConfig
+from dasr.engine.run_dir import RunDir
+from dasr.errors import DasrError
+from dasr.stage2_srn.trainer import SRNData, check_unsupervised_inputs, train_srn
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-srn",
+        help="stage 2: train the SR network (SRN)",
+        description="Train the super-resolution network on the pairs 'dasr generate' made, with the "
+        "real LR images as the target domain (the paper), or on bicubic pairs (--set srn.pairs=bicubic), "
+        "or supervised on real aligned pairs (--paired-lr/--paired-hr). Rerunning the same command "
+        "resumes from the last checkpoint.",
+    )
+    unsupervised = parser.add_argument_group("unsupervised training (the paper)")
+    unsupervised.add_argument(
+        "--pairs", type=Path, metavar="PAIRS_DIR",
+        help="folder written by 'dasr generate' (needed with srn.pairs=generated, the default)",
+    )
+    unsupervised.add_argument(
+        "--lr", type=Path, metavar="REAL_LR_DIR",
+        help="folder of real low-resolution images (needed with srn.adversarial=target, the default)",
+    )
+    unsupervised.add_argument(
+        "--hr", type=Path, metavar="HR_DIR", help="folder of the HR photos the pairs were made from"
+    )
+    supervised = parser.add_argument_group(
+        "supervised training on real aligned pairs (no weighting, adversarial loss on the pairs)"
+    )
+    supervised.add_argument("--paired-lr", type=Path, metavar="DIR", help="real LR images, paired by file name")
+    supervised.add_argument("--paired-hr", type=Path, metavar="DIR", help="their HR images")
+    add_scale_option(parser)
+    add_run_options(parser)
+    add_config_options(parser)
+    add_validation_options(parser)
+    add_skip_bad_option(parser)
+    parser.set_defaults(func=run)
+
+
+def read_data(args: argparse.Namespace, srn: SRNConfig) -> SRNData:
+    """The image lists of the chosen mode, after checking the options fit together."""
+    unsupervised = {"--pairs": args.pairs, "--lr": args.lr, "--hr": args.hr}
+    if args.paired_lr is not None or args.paired_hr is not None:
+        mixed = [option for option, value in unsupervised.items() if value is not None]
+        if mixed:
+            raise DasrError(
+                f"--paired-lr/--paired-hr (supervised training) cannot be combined with {', '.join(mixed)}"
+            )
+        if args.paired_lr is None or args.paired_hr is None:
+            raise DasrError("--paired-lr and --paired-hr must be given together")
+        return SRNData(
+            paired_lr_paths=read_images(args.paired_lr, "--paired-lr", args.skip_bad),
+            paired_hr_paths=read_images(args.paired_hr, "--paired-hr", args.skip_bad),
+            val_pairs=read_validation_pairs(args),
+        )
+    check_unsupervised_inputs(
+        srn, has_hr=args.hr is not None, has_pairs=args.pairs is not None, has_real_lr=args.lr is not None
+    )
+    return SRNData(
+        hr_paths=read_images(args.hr, "--hr", args.skip_bad),
+        pairs_dir=args.pairs,
+        real_lr_paths=None if args.lr is None else read_images(args.lr, "--lr", args.skip_bad),
+        val_pairs=read_validation_pairs(args),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    checkpoint = train_srn(config, read_data(args, config.srn), args.out, resume_from=args.resume)
+    print(f"SRN checkpoint: {checkpoint}")
+    best = RunDir(args.out, create=False).best_checkpoint
+    if best.is_file():
+        print(f"best validated checkpoint: {best}")
+    return 0

@@ -1,0 +1,1 @@
+"""Using a trained model: the model file, and (later) tiled inference."""

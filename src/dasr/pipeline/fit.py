@@ -1,0 +1,91 @@
+"""``fit``: train-dsn -> generate -> train-srn -> ``model.safetensors``, in one run folder.
+
+Each stage keeps its own sub-folder and resumes by itself (a finished stage returns at once,
+generation skips finished images), so rerunning ``fit`` after an interruption continues in the
+stage it was in. With ``srn.pairs=bicubic`` stage 1 and 1.5 are skipped.
+
+    RUN/
+      dsn/                 stage-1 run folder (dasr train-dsn)
+      pairs/               stage-1.5 output (dasr generate)
+      srn/                 stage-2 run folder (dasr train-srn)
+      model.safetensors    the final model (EMA weights), see dasr.inference.model_file
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dasr.config.loader import config_from_dict
+from dasr.config.schema import Config
+from dasr.engine.checkpoint import load_checkpoint
+from dasr.engine.device import select_device
+from dasr.inference.model_file import MODEL_FILE_NAME, save_model
+from dasr.stage1_5_maps.generate import generate_pairs
+from dasr.stage1_dsn.networks import load_dsn
+from dasr.stage1_dsn.trainer import DSNData, train_dsn
+from dasr.stage2_srn.networks import build_srn_networks
+from dasr.stage2_srn.trainer import SRNData, train_srn
+
+
+@dataclass
+class FitData:
+    hr_paths: list[Path]
+    lr_paths: list[Path]
+    val_pairs: list[tuple[Path, Path]] | None = None
+
+
+def fit(config: Config, data: FitData, out: Path, *, preset: str, show_progress: bool = True) -> Path:
+    """Run (or resume) the whole pipeline; returns the path of the model file."""
+    out = Path(out)
+    pairs_dir = None
+    if config.srn.pairs == "generated":
+        train_dsn(config, DSNData(data.hr_paths, data.lr_paths, data.val_pairs), out / "dsn",
+                  show_progress=show_progress)
+        pairs_dir = out / "pairs"
+        generate_pairs(
+            load_dsn(out / "dsn"),
+            data.hr_paths,
+            pairs_dir,
+            scale=config.scale,
+            tile=config.generate.tile,
+            device=select_device(config.device),
+            progress=show_progress,
+        )
+    srn_checkpoint = train_srn(
+        config,
+        SRNData(hr_paths=data.hr_paths, pairs_dir=pairs_dir, real_lr_paths=data.lr_paths, val_pairs=data.val_pairs),
+        out / "srn",
+        show_progress=show_progress,
+    )
+    return export_model(srn_checkpoint, out / MODEL_FILE_NAME, preset=preset, data=data)
+
+
+def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData) -> Path:
+    """The EMA generator of a stage-2 checkpoint as the documented model file."""
+    state = load_checkpoint(srn_checkpoint)
+    generator = build_srn_networks(config_from_dict(state["config"]), load_init=False).generator
+    generator.load_state_dict(state["params_ema"])
+    config = state["config"]
+    save_model(
+        path,
+        generator,
+        weights="params_ema",
+        preset=preset,
+        config=config,
+        training={
+            "hr_images": len(data.hr_paths),
+            "real_lr_images": len(data.lr_paths),
+            "hr_folder": str(data.hr_paths[0].parent),
+            "real_lr_folder": str(data.lr_paths[0].parent),
+            "validation_pairs": len(data.val_pairs or []),
+            "pairs": config["srn"]["pairs"],
+            "adversarial": config["srn"]["adversarial"],
+            "weighting": config["srn"]["weighting"],
+            "srn_iterations": int(state["iteration"]),
+            "dsn_iterations": config["dsn"]["pretrain_iters"] + config["dsn"]["iters"]
+            if config["srn"]["pairs"] == "generated" else 0,
+        },
+    )
+    return path
+

@@ -1,0 +1,173 @@
+"""One stage-2 training iteration (paper Eq. 5-7) with the switches of Table 2.
+
+- ``srn.pairs``: ``generated`` trains on the batch's (DSN(HR), HR) pairs; ``bicubic`` makes the
+  LR of each pair by downscaling its HR patch on the device, quantised to 8 bits as the LR
+  files of bicubic data sets (and the generated pairs) are, so the two differ only in the
+  degradation.
+- ``srn.weighting``: ``map`` weights the pixel and the perceptual loss by the pair's
+  domain-distance map (Eq. 6), bilinearly resized from LR resolution to the HR patch and to the
+  feature map; ``none`` weights every pixel 1.
+- ``srn.adversarial``: ``target`` (Eq. 5): the discriminator tells SR(real LR) from unpaired HR,
+  so the generator learns what its output on *real* LR should look like; ``source`` (ESRGAN,
+  FSSR): SR(pair LR) vs the pair's HR; ``none``: no discriminator at all.
+
+Supervised training on real aligned pairs (the paper's "supervised ESRGAN") is this same step
+with ``pairs=generated`` (the batch's pairs are used as they are), ``weighting=none`` and
+``adversarial=source``: see :func:`dasr.stage2_srn.trainer.resolve_settings`.
+
+As in stage 1, the generator step comes first with the discriminator frozen, then the
+discriminator step on the detached SR images, so no gradient flows through discriminator
+activations computed before its last update.
+
+A step whose loss or gradient is NaN/Inf is skipped (the weights and the optimizer state stay
+as they were) with a warning; ``srn.max_bad_steps`` such iterations in a row stop the run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from dasr.config.schema import SRNConfig
+from dasr.errors import DasrError
+from dasr.losses.content import weighted_l1
+from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
+from dasr.metrics.protocol import quantize_8bit
+from dasr.ops.frequency import FrequencyFilter
+from dasr.ops.resize import bicubic_downscale
+from dasr.stage2_srn.ema import ModelEMA
+
+
+@dataclass
+class SRNTrainer:
+    """The networks, optimizers and losses of stage 2; ``step`` runs one iteration.
+
+    ``discriminator``, ``freq_filter`` and ``optimizer_d`` are ``None`` exactly when
+    ``settings.adversarial == "none"``.
+    """
+
+    generator: nn.Module
+    discriminator: nn.Module | None
+    freq_filter: FrequencyFilter | None
+    perceptual: nn.Module | None
+    optimizer_g: torch.optim.Optimizer
+    optimizer_d: torch.optim.Optimizer | None
+    ema: ModelEMA
+    settings: SRNConfig
+    scale: int
+    bad_steps: int = field(default=0, init=False)
+    """Iterations in a row that skipped an optimizer step."""
+
+    def __post_init__(self) -> None:
+        wanted = self.settings.adversarial != "none"
+        if any((part is not None) != wanted for part in (self.discriminator, self.freq_filter, self.optimizer_d)):
+            raise ValueError("a discriminator, its filter and its optimizer go exactly with adversarial != none")
+
+    def step(
+        self, batch: dict[str, Tensor], *, adversarial: bool, iteration: int | None = None
+    ) -> dict[str, Tensor]:
+        """One iteration on a batch of ``dasr.data.stage2.Stage2Patches`` (on the device).
+
+        ``adversarial=False`` is the PSNR-oriented pre-training of ESRGAN: the (weighted) pixel
+        loss alone, no perceptual and no adversarial term, so the generator first learns a
+        faithful reconstruction that the full loss then sharpens. ``iteration`` only labels
+        warnings. Returns the detached losses for logging (tensors: no extra device sync) and
+        ``skipped``: 1 when an optimizer step was skipped for NaN/Inf, else 0.
+        """
+        settings = self.settings
+        pair_hr = batch["pair_hr"]
+        pair_lr = self.pair_lr(batch)
+        weight = batch["pair_weight"] if settings.weighting == "map" else None
+        sr = self.generator(pair_lr)
+
+        losses = {"content": weighted_l1(sr, pair_hr, weight)}
+        total = settings.content_weight * losses["content"]
+        if adversarial and self.perceptual is not None:
+            losses["perceptual"] = self.perceptual(sr, pair_hr, weight)
+            total = total + settings.perceptual_weight * losses["perceptual"]
+        with_gan = adversarial and self.discriminator is not None
+        if with_gan:
+            fake, real = self.adversarial_pair(batch, sr)
+            self.discriminator.requires_grad_(False)
+            losses["adv_g"] = generator_adversarial_loss(self.discriminator(self.freq_filter(fake)))
+            total = total + settings.adversarial_weight * losses["adv_g"]
+        losses["total_g"] = total
+
+        problems: list[str] = []
+        problem = self._optimize(self.optimizer_g, self.generator, total, settings.grad_clip, "generator")
+        if problem is None:
+            self.ema.update(self.generator)
+        else:
+            problems.append(problem)
+
+        if with_gan:
+            self.discriminator.requires_grad_(True)
+            real_logits = self.discriminator(self.freq_filter(real))
+            fake_logits = self.discriminator(self.freq_filter(fake.detach()))
+            losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
+            problem = self._optimize(self.optimizer_d, self.discriminator, losses["adv_d"], None, "discriminator")
+            if problem is not None:
+                problems.append(problem)
+            losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
+            losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
+
+        self._count_bad(problems, iteration)
+        losses = {name: value.detach() for name, value in losses.items()}
+        losses["skipped"] = torch.tensor(float(bool(problems)), device=total.device)
+        return losses
+
+    def pair_lr(self, batch: dict[str, Tensor]) -> Tensor:
+        """The LR half of the training pairs: the batch's, or the 8-bit bicubic downscale of
+        the pairs' HR patches (``srn.pairs=bicubic``)."""
+        if self.settings.pairs == "bicubic":
+            return quantize_8bit(bicubic_downscale(batch["pair_hr"], self.scale))
+        return batch["pair_lr"]
+
+    def adversarial_pair(self, batch: dict[str, Tensor], sr_pairs: Tensor) -> tuple[Tensor, Tensor]:
+        """``(fake, real)`` the discriminator compares: SR(real LR) vs unpaired HR for
+        ``target`` (Eq. 5), SR(pair LR) vs the pairs' HR for ``source``."""
+        if self.settings.adversarial == "target":
+            return self.generator(batch["real_lr"]), batch["unpaired_hr"]
+        return sr_pairs, batch["pair_hr"]
+
+    @staticmethod
+    def _optimize(
+        optimizer: torch.optim.Optimizer, module: nn.Module, loss: Tensor, clip: float | None, name: str
+    ) -> str | None:
+        """Back-propagate ``loss`` and step ``optimizer`` (gradient norm clipped to ``clip``),
+        unless the loss or the gradient is NaN/Inf: then the gradients are dropped and the
+        problem is returned. One device sync decides both."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        gradients = [parameter for parameter in module.parameters() if parameter.grad is not None]
+        if clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(gradients, clip)
+        else:
+            norm = torch.nn.utils.get_total_norm([parameter.grad for parameter in gradients])
+        loss_finite, gradient_finite = torch.stack([torch.isfinite(loss), torch.isfinite(norm)]).tolist()
+        if loss_finite and gradient_finite:
+            optimizer.step()
+            return None
+        optimizer.zero_grad(set_to_none=True)
+        return f"the {name} {'loss' if not loss_finite else 'gradient'} is NaN/Inf"
+
+    def _count_bad(self, problems: list[str], iteration: int | None) -> None:
+        """Warn about each skipped iteration; stop after ``srn.max_bad_steps`` in a row."""
+        if not problems:
+            self.bad_steps = 0
+            return
+        self.bad_steps += 1
+        where = "" if iteration is None else f"iteration {iteration}: "
+        limit = self.settings.max_bad_steps
+        if self.bad_steps >= limit:
+            raise DasrError(
+                f"training diverged: {self.bad_steps} iterations in a row had NaN/Inf losses or gradients "
+                f"({where}{'; '.join(problems)}); check the training images, set srn.grad_clip or lower srn.lr"
+            )
+        warnings.warn(
+            f"{where}{'; '.join(problems)}: step skipped ({self.bad_steps} in a row; {limit} stop the run)",
+            stacklevel=3,
+        )

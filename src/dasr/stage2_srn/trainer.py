@@ -1,0 +1,286 @@
+"""Stage 2: training the SR network on generated (or bicubic, or real) pairs.
+
+Like stage 1, everything that decides the next iteration is in the checkpoint (generator, its
+EMA, discriminator, optimizers, schedulers, RNG states, iteration) and data sampling is a pure
+function of (seed, sample index), so stopping and resuming gives the weights of an
+uninterrupted run. ``checkpoints/best.pth`` is the validated checkpoint with the best PSNR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from dasr.config.schema import Config, SRNConfig
+from dasr.data.paired import generated_pairs, real_pairs
+from dasr.data.stage2 import Stage2Patches
+from dasr.data.unpaired import patch_batches
+from dasr.engine.device import select_device, set_determinism
+from dasr.engine.lr_schedule import build_scheduler
+from dasr.engine.metric_log import read_metric_log
+from dasr.engine.run_dir import RunDir
+from dasr.engine.samples import save_side_by_side
+from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
+from dasr.errors import DasrError
+from dasr.losses.perceptual import build_perceptual_loss
+from dasr.stage2_srn.ema import ModelEMA
+from dasr.stage2_srn.networks import CHECKPOINT_FORMAT, build_srn_networks
+from dasr.stage2_srn.step import SRNTrainer
+from dasr.stage2_srn.validation import SRNValidator, display_upscale, offline_lpips
+
+RESUMABLE_CHANGES = (
+    "srn.iters",
+    "srn.grad_clip",
+    "srn.max_bad_steps",
+    "device",
+    "data.num_workers",
+    "train.",
+    "generate.",
+    "dsn.",
+)
+"""Configuration keys that may differ when a run is resumed: they do not change what has been
+learned so far (more iterations, the NaN safeguards, another device, bookkeeping, stage 1)."""
+
+
+@dataclass
+class SRNData:
+    """The images of one stage-2 run.
+
+    Unsupervised (the paper): ``hr_paths`` (the pairs' HR, and the unpaired HR the target
+    discriminator sees as real), ``pairs_dir`` (``dasr generate`` output, for
+    ``srn.pairs=generated``), ``real_lr_paths`` (for ``srn.adversarial=target``). Supervised:
+    ``paired_lr_paths`` and ``paired_hr_paths``, real aligned pairs matched by file name.
+    ``val_pairs``: ``(HR, real LR)`` files of the same scenes.
+    """
+
+    hr_paths: list[Path] | None = None
+    pairs_dir: Path | None = None
+    real_lr_paths: list[Path] | None = None
+    paired_lr_paths: list[Path] | None = None
+    paired_hr_paths: list[Path] | None = None
+    val_pairs: list[tuple[Path, Path]] | None = None
+
+    @property
+    def supervised(self) -> bool:
+        return self.paired_lr_paths is not None or self.paired_hr_paths is not None
+
+
+def resolve_settings(config: Config, *, supervised: bool) -> Config:
+    """The settings a run really trains with (saved as its ``config.yaml``).
+
+    Supervised training on real pairs (the paper's "supervised ESRGAN") uses the pairs as they
+    are, weighs every pixel 1 and puts the adversarial loss on the pairs (``source``) unless it
+    is ``none``: there is no real LR without HR to aim at. Bicubic pairs have no
+    domain-distance maps, so they are unweighted (Table 2 has no weighted bicubic row).
+    """
+    srn = config.srn
+    if supervised:
+        if srn.pairs == "bicubic":
+            raise DasrError("srn.pairs=bicubic cannot be combined with --paired-lr/--paired-hr, whose real LR is used")
+        srn = replace(srn, weighting="none", adversarial="none" if srn.adversarial == "none" else "source")
+    elif srn.pairs == "bicubic":
+        srn = replace(srn, weighting="none")
+    return replace(config, srn=srn)
+
+
+def check_unsupervised_inputs(srn: SRNConfig, *, has_hr: bool, has_pairs: bool, has_real_lr: bool) -> None:
+    """That the image sets the settings need are given (by their command-line options), checked
+    before any folder is read."""
+    if not has_hr:
+        raise DasrError("--hr is required (or --paired-lr and --paired-hr for supervised training)")
+    if srn.pairs == "generated" and not has_pairs:
+        raise DasrError(
+            "--pairs is required with srn.pairs=generated (the folder 'dasr generate' wrote); "
+            "or train on bicubic pairs with --set srn.pairs=bicubic"
+        )
+    if srn.adversarial == "target" and not has_real_lr:
+        raise DasrError(
+            "--lr is required with srn.adversarial=target (real LR images for the discriminator); "
+            "or use --set srn.adversarial=source or none"
+        )
+
+
+def build_dataset(config: Config, data: SRNData) -> Stage2Patches:
+    """The patch sampler of the run's mode, after checking it has every image set it needs."""
+    srn = config.srn
+    target = srn.adversarial == "target"
+    if data.supervised:
+        if data.paired_lr_paths is None or data.paired_hr_paths is None:
+            raise DasrError("--paired-lr and --paired-hr must be given together")
+        pairs = real_pairs(data.paired_lr_paths, data.paired_hr_paths)
+    else:
+        check_unsupervised_inputs(
+            srn,
+            has_hr=data.hr_paths is not None,
+            has_pairs=data.pairs_dir is not None,
+            has_real_lr=data.real_lr_paths is not None,
+        )
+        pairs = generated_pairs(data.pairs_dir, data.hr_paths, scale=config.scale) if srn.pairs == "generated" else None
+    return Stage2Patches(
+        pairs=pairs,
+        pair_hr_paths=data.hr_paths if pairs is None else None,
+        real_lr_paths=data.real_lr_paths if target else None,
+        unpaired_hr_paths=data.hr_paths if target else None,
+        hr_patch=srn.patch_size,
+        scale=config.scale,
+        seed=config.seed,
+        augment=config.data.augment,
+        small_images=config.data.small_images,
+        cache_mb=config.data.cache_mb,
+    )
+
+
+def train_srn(
+    config: Config,
+    data: SRNData,
+    out: Path,
+    *,
+    resume_from: Path | None = None,
+    stop_after: int | None = None,
+    show_progress: bool = True,
+) -> Path:
+    """Train (or continue training) the SR network in run folder ``out``; returns the last
+    checkpoint. ``stop_after`` ends the run after that many iterations in total, as if it were
+    killed right after a checkpoint (tests use it to check that resuming is exact)."""
+    config = resolve_settings(config, supervised=data.supervised)
+    run = RunDir(out)
+    resume_state = open_resume_state(
+        run, config, checkpoint_format=CHECKPOINT_FORMAT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
+    )
+    start = int(resume_state["iteration"]) if resume_state else 0
+    dataset = build_dataset(config, data)
+    set_determinism(config.deterministic)
+    device = select_device(config.device)
+    torch.manual_seed(config.seed)
+    srn = config.srn
+    # A resumed run takes every weight from its checkpoint: srn.init is not read again.
+    bundle = build_srn_networks(config, load_init=resume_state is None)
+    generator = bundle.generator.to(device).train()
+    discriminator = None if bundle.discriminator is None else bundle.discriminator.to(device).train()
+    ema = ModelEMA(generator, srn.ema_decay)
+    perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
+    total_iters = srn.pretrain_iters + srn.iters
+    optimizers = {
+        name: torch.optim.Adam(module.parameters(), lr=srn.lr, betas=srn.betas)
+        for name, module in (("generator", generator), ("discriminator", discriminator))
+        if module is not None
+    }
+    modules = {"params": generator, "params_ema": ema.model, "discriminator": discriminator}
+    trainable = Trainable(
+        modules={name: module for name, module in modules.items() if module is not None},
+        optimizers=optimizers,
+        schedulers={
+            name: build_scheduler(
+                optimizer,
+                srn.lr_schedule,
+                total_iters=total_iters,
+                step=srn.lr_step,
+                gamma=srn.lr_gamma,
+                decay_iters=srn.lr_decay_iters,
+            )
+            for name, optimizer in optimizers.items()
+        },
+    )
+    trainer = SRNTrainer(
+        generator,
+        discriminator,
+        None if bundle.freq_filter is None else bundle.freq_filter.to(device),
+        None if perceptual is None else perceptual.to(device),
+        optimizers["generator"],
+        optimizers.get("discriminator"),
+        ema,
+        srn,
+        config.scale,
+    )
+    batches = patch_batches(
+        dataset, batch_size=srn.batch_size, start_batch=start, num_workers=config.data.num_workers, seed=config.seed
+    )
+    last_batch: list[dict[str, torch.Tensor]] = []
+
+    def step(iteration: int) -> dict[str, torch.Tensor]:
+        batch = {name: tensor.to(device, non_blocking=True) for name, tensor in next(batches).items()}
+        last_batch[:] = [{name: tensor[:1] for name, tensor in batch.items()}]
+        return trainer.step(batch, adversarial=iteration > srn.pretrain_iters, iteration=iteration)
+
+    def sample(iteration: int) -> None:
+        save_training_sample(run.samples_dir / f"iter_{iteration:07d}.png", trainer, ema.model, last_batch[0])
+
+    validate = checkpointed = None
+    if data.val_pairs:
+        validator = SRNValidator(
+            data.val_pairs,
+            scale=config.scale,
+            # In LR pixels: RRDBNet needs ~15 pixels of context per block (350 at 23 blocks),
+            # so smaller tiles would mostly compute context; typical validation LR is one tile.
+            tile=config.generate.tile,
+            device=device,
+            samples_dir=run.samples_dir,
+            lpips=offline_lpips(device),
+        )
+
+        def validate(iteration: int) -> dict[str, float]:
+            return validator(ema.model, iteration)
+
+        checkpointed = BestCheckpoint(run, best_psnr_so_far(run, start))
+
+    return run_training(
+        run=run,
+        config=config,
+        checkpoint_format=CHECKPOINT_FORMAT,
+        trainable=trainable,
+        resume_state=resume_state,
+        total_iters=total_iters,
+        step=step,
+        hooks=LoopHooks(
+            phase=lambda iteration: "pretrain" if iteration <= srn.pretrain_iters else "train",
+            sample=sample,
+            validate=validate,
+            checkpointed=checkpointed,
+        ),
+        desc="train-srn",
+        stop_after=stop_after,
+        show_progress=show_progress,
+    )
+
+
+@torch.no_grad()
+def save_training_sample(
+    path: Path, trainer: SRNTrainer, model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> None:
+    """One training pair as LR (bicubic-upscaled) | SR | HR, then the real-LR patch upscaled |
+    its SR when the batch has one, by the eval-mode ``model`` (the EMA generator)."""
+    scale = trainer.scale
+    pair_lr = trainer.pair_lr(batch)
+    images = [display_upscale(pair_lr, scale), model(pair_lr), batch["pair_hr"]]
+    if "real_lr" in batch:
+        images += [display_upscale(batch["real_lr"], scale), model(batch["real_lr"])]
+    save_side_by_side(path, images)
+
+
+class BestCheckpoint:
+    """``checkpointed`` hook keeping ``checkpoints/best.pth`` = the validated checkpoint with the
+    highest PSNR (the loop checkpoints every validated iteration)."""
+
+    def __init__(self, run: RunDir, best_psnr: float | None) -> None:
+        self.run = run
+        self.best_psnr = best_psnr
+
+    def __call__(self, iteration: int, checkpoint: Path, metrics: dict[str, float] | None) -> None:
+        if metrics is None:
+            return
+        if self.best_psnr is None or metrics["psnr"] > self.best_psnr:
+            self.run.keep_as_best(checkpoint)
+            self.best_psnr = metrics["psnr"]
+
+
+def best_psnr_so_far(run: RunDir, iteration: int) -> float | None:
+    """The PSNR ``best.pth`` was kept for, when resuming at ``iteration``: the best validation
+    logged up to there (later rows belong to the interrupted run and are logged again)."""
+    if iteration == 0 or not run.best_checkpoint.is_file():
+        return None
+    logged = [
+        row["psnr"] for row in read_metric_log(run.log_path) if row["phase"] == "val" and row["step"] <= iteration
+    ]
+    return max(logged, default=None)

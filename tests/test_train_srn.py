@@ -1,0 +1,234 @@
+"""Stage 2 end to end on tiny networks: resume, modes, validation and best.pth, NaN safety, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from dasr.archs.rrdbnet import RRDBNet
+from dasr.cli.main import main
+from dasr.config.loader import load_config
+from dasr.data.folders import list_images
+from dasr.data.stage2 import Stage2Patches
+from dasr.engine.checkpoint import load_checkpoint
+from dasr.engine.metric_log import read_metric_log
+from dasr.errors import DasrError
+from dasr.losses.perceptual import LPIPSLoss
+from dasr.stage2_srn.networks import build_srn_networks
+from dasr.stage2_srn.trainer import SRNData, train_srn
+from dasr.stage2_srn.validation import SRNValidator
+from tests.conftest import TINY_SRN
+
+
+def tiny_config(*extra: str):
+    return load_config("paper", (), [*TINY_SRN, *extra])
+
+
+def val_pairs(folders: dict[str, Path]) -> list[tuple[Path, Path]]:
+    return list(zip(list_images(folders["val_hr"], "--val-hr"), list_images(folders["val_lr"], "--val-lr")))
+
+
+def unsupervised(folders: dict[str, Path], pairs_dir: Path | None, with_val: bool = False) -> SRNData:
+    return SRNData(
+        hr_paths=list_images(folders["hr"], "--hr"),
+        pairs_dir=pairs_dir,
+        real_lr_paths=list_images(folders["lr"], "--lr"),
+        val_pairs=val_pairs(folders) if with_val else None,
+    )
+
+
+def training_rows(run: Path) -> list[dict]:
+    return [row for row in read_metric_log(run / "log.jsonl") if row["phase"] != "val"]
+
+
+def test_resume_reproduces_an_uninterrupted_run(photo_folders, pairs_dir, tmp_path) -> None:
+    config, data = tiny_config(), unsupervised(photo_folders, pairs_dir)
+    straight = train_srn(config, data, tmp_path / "straight", show_progress=False)
+    train_srn(config, data, tmp_path / "resumed", stop_after=3, show_progress=False)
+    assert load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pth")["iteration"] == 3
+    resumed = train_srn(config, data, tmp_path / "resumed", show_progress=False)
+
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    assert a["iteration"] == b["iteration"] == 6
+    assert {"params", "params_ema", "discriminator"} <= set(a)
+    for key in ("params", "params_ema", "discriminator"):
+        for name in a[key]:
+            torch.testing.assert_close(a[key][name], b[key][name], rtol=1e-5, atol=1e-6)
+    rows_a, rows_b = training_rows(tmp_path / "straight"), training_rows(tmp_path / "resumed")
+    assert [r["step"] for r in rows_a] == [r["step"] for r in rows_b] == [1, 2, 3, 4, 5, 6]
+    assert [r["phase"] for r in rows_a] == ["pretrain"] * 2 + ["train"] * 4
+    for row_a, row_b in zip(rows_a, rows_b):
+        assert set(row_a) == set(row_b)
+        for name in set(row_a) - {"time", "phase", "step"}:
+            assert row_a[name] == pytest.approx(row_b[name], rel=1e-5), name
+    assert "adv_g" in rows_a[-1] and "adv_d" in rows_a[-1] and rows_a[-1]["skipped"] == 0
+
+
+def test_validation_keeps_the_best_checkpoint_and_writes_samples(photo_folders, pairs_dir, tmp_path) -> None:
+    run = tmp_path / "run"
+    config = tiny_config("srn.ema_decay=0", "train.val_every=2", "srn.lr=0.002")
+    data = unsupervised(photo_folders, pairs_dir, with_val=True)
+    train_srn(config, data, run, stop_after=3, show_progress=False)  # validates at 2 and 3 (the end)
+    train_srn(config, data, run, show_progress=False)  # then at 4 and 6
+    val = [row for row in read_metric_log(run / "log.jsonl") if row["phase"] == "val"]
+    assert [row["step"] for row in val] == [2, 3, 4, 6]
+    assert {"psnr", "ssim"} <= set(val[0]) and 0 < val[0]["psnr"] < 100
+    best_row = max(val, key=lambda row: row["psnr"])  # the first of equals
+    best = load_checkpoint(run / "checkpoints" / "best.pth")
+    assert best["iteration"] == best_row["step"]
+    assert best["format"] == "dasr-srn" and "params_ema" in best
+    samples = sorted(path.name for path in (run / "samples").iterdir())
+    assert "iter_0000003.png" in samples and "iter_0000006.png" in samples
+    assert {"val_0000006_v0.png", "val_0000006_v1.png"} <= set(samples)
+
+
+def validate(folders: dict[str, Path], tmp_path: Path, *, tile: int, lpips: torch.nn.Module | None) -> dict:
+    torch.manual_seed(0)
+    model = RRDBNet(4, num_features=8, num_blocks=1, growth_channels=4).eval()
+    validator = SRNValidator(
+        val_pairs(folders), scale=4, tile=tile, device=torch.device("cpu"), samples_dir=tmp_path, lpips=lpips
+    )
+    return validator(model, 1)
+
+
+def test_validator_is_exact_under_tiling(photo_folders, tmp_path) -> None:
+    whole = validate(photo_folders, tmp_path, tile=1000, lpips=None)
+    tiled = validate(photo_folders, tmp_path, tile=8, lpips=None)
+    assert set(whole) == set(tiled) == {"psnr", "ssim"}
+    assert tiled["psnr"] == pytest.approx(whole["psnr"], rel=1e-6)
+    assert tiled["ssim"] == pytest.approx(whole["ssim"], rel=1e-6)
+    assert sorted(path.name for path in tmp_path.glob("val_*.png")) == ["val_0000001_v0.png", "val_0000001_v1.png"]
+
+
+def test_validator_measures_lpips(photo_folders, tmp_path) -> None:
+    pytest.importorskip("lpips")
+    scores = validate(photo_folders, tmp_path, tile=1000, lpips=LPIPSLoss(None))  # random AlexNet trunk
+    assert set(scores) == {"psnr", "ssim", "lpips"} and scores["lpips"] > 0
+
+
+def test_supervised_mode_trains_on_real_pairs(photo_folders, tmp_path) -> None:
+    data = SRNData(
+        paired_lr_paths=list_images(photo_folders["val_lr"], "--paired-lr"),
+        paired_hr_paths=list_images(photo_folders["val_hr"], "--paired-hr"),
+    )
+    checkpoint = load_checkpoint(train_srn(tiny_config(), data, tmp_path / "run", show_progress=False))
+    assert checkpoint["config"]["srn"]["adversarial"] == "source"  # GAN on the pairs
+    assert checkpoint["config"]["srn"]["weighting"] == "none"
+    assert "discriminator" in checkpoint
+    torch.manual_seed(0)
+    initial = build_srn_networks(tiny_config()).generator.state_dict()
+    assert any(not torch.equal(initial[name], value) for name, value in checkpoint["params"].items())
+    assert training_rows(tmp_path / "run")[-1]["adv_d"] > 0
+    with pytest.raises(DasrError, match="srn.pairs=bicubic cannot be combined with --paired-lr"):
+        train_srn(tiny_config("srn.pairs=bicubic"), data, tmp_path / "other", show_progress=False)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        ["srn.pairs=bicubic", "srn.adversarial=target", "srn.filter=gaussian", "srn.discriminator=official"],
+        ["srn.pairs=bicubic", "srn.adversarial=none", "scale=2", "srn.lr_schedule=linear"],
+        ["srn.adversarial=source", "srn.weighting=none", "srn.disc_norm=instance", "srn.grad_clip=1"],
+    ],
+)
+def test_table2_variants_train(variant: list[str], photo_folders, pairs_dir, tmp_path) -> None:
+    config = tiny_config("srn.pretrain_iters=1", "srn.iters=1", *variant)
+    checkpoint = load_checkpoint(
+        train_srn(config, unsupervised(photo_folders, pairs_dir), tmp_path / "run", show_progress=False)
+    )
+    assert ("discriminator" in checkpoint) == (config.srn.adversarial != "none")
+    generator = build_srn_networks(config).generator
+    generator.load_state_dict(checkpoint["params_ema"])
+    assert generator(torch.rand(1, 3, 8, 8)).shape == (1, 3, 8 * config.scale, 8 * config.scale)
+    if config.srn.pairs == "bicubic":
+        assert checkpoint["config"]["srn"]["weighting"] == "none"  # bicubic pairs have no maps
+
+
+def inject_nan(monkeypatch, iterations: set[int], batch_size: int = 2) -> None:
+    """Make the pair LR of the given iterations' samples NaN (iteration i draws batch i - 1)."""
+    original = Stage2Patches.__getitem__
+
+    def poisoned(self, index: int):
+        sample = original(self, index)
+        if index // batch_size + 1 in iterations:
+            sample["pair_lr"][0, 0, 0] = float("nan")
+        return sample
+
+    monkeypatch.setattr(Stage2Patches, "__getitem__", poisoned)
+
+
+def test_a_nan_batch_is_skipped(photo_folders, pairs_dir, tmp_path, monkeypatch) -> None:
+    inject_nan(monkeypatch, {4})
+    with pytest.warns(UserWarning, match="iteration 4: the generator loss is NaN/Inf"):
+        checkpoint = train_srn(tiny_config("srn.max_bad_steps=2"), unsupervised(photo_folders, pairs_dir),
+                               tmp_path / "run", show_progress=False)
+    assert [row["skipped"] for row in training_rows(tmp_path / "run")] == [0, 0, 0, 1, 0, 0]
+    state = load_checkpoint(checkpoint)
+    assert all(bool(torch.isfinite(t).all()) for key in ("params", "params_ema") for t in state[key].values())
+
+
+def test_consecutive_nan_batches_stop_without_a_nan_checkpoint(photo_folders, pairs_dir, tmp_path,
+                                                               monkeypatch) -> None:
+    inject_nan(monkeypatch, {3, 4})
+    with pytest.warns(UserWarning, match="iteration 3"), pytest.raises(DasrError, match="2 iterations in a row"):
+        train_srn(tiny_config("srn.max_bad_steps=2"), unsupervised(photo_folders, pairs_dir),
+                  tmp_path / "run", show_progress=False)
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pth")
+    assert state["iteration"] == 2
+    assert all(bool(torch.isfinite(t).all()) for t in state["params"].values())
+
+
+def test_init_weights_must_fit(tmp_path) -> None:
+    torch.manual_seed(3)
+    source = RRDBNet(4, num_features=8, num_blocks=1, growth_channels=4)
+    torch.save({"params_ema": source.state_dict()}, tmp_path / "init.pth")
+    bundle = build_srn_networks(tiny_config(f"srn.init={tmp_path / 'init.pth'}"))
+    assert all(torch.equal(a, b) for a, b in zip(bundle.generator.state_dict().values(), source.state_dict().values()))
+    with pytest.raises(DasrError, match=r"srn.init: .* srn.num_features=8 \(not 16\)"):
+        build_srn_networks(tiny_config(f"srn.init={tmp_path / 'init.pth'}", "srn.num_features=16"))
+    with pytest.raises(DasrError, match="srn.init: .*missing.pth"):
+        build_srn_networks(tiny_config(f"srn.init={tmp_path / 'missing.pth'}"))
+
+
+def run_cli(*argv: object) -> int:
+    return main([str(a) for a in argv])
+
+
+def sets(*extra: str) -> list[str]:
+    return [x for setting in (*TINY_SRN, *extra) for x in ("--set", setting)]
+
+
+def test_cli_trains_and_resumes(photo_folders, pairs_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    args = ["train-srn", "--pairs", pairs_dir, "--lr", photo_folders["lr"], "--hr", photo_folders["hr"],
+            "--scale", 4, "--out", out, "--val-hr", photo_folders["val_hr"], "--val-lr", photo_folders["val_lr"],
+            *sets("srn.pretrain_iters=1", "srn.iters=1")]
+    assert run_cli(*args) == 0
+    printed = capsys.readouterr().out
+    assert f"SRN checkpoint: {out / 'checkpoints' / 'last.pth'}" in printed and "best.pth" in printed
+    assert run_cli(*args) == 0  # finished: nothing to do
+    assert [row["step"] for row in training_rows(out)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lr", "LR", "--hr", "HR"], "--pairs is required with srn.pairs=generated"),
+        (["--pairs", "PAIRS", "--hr", "HR"], "--lr is required with srn.adversarial=target"),
+        (["--lr", "LR"], "--hr is required"),
+        (["--paired-lr", "LR", "--paired-hr", "HR", "--hr", "HR"], "cannot be combined with --hr"),
+        (["--paired-lr", "LR"], "--paired-lr and --paired-hr must be given together"),
+        (["--lr", "LR", "--hr", "HR", "--set", "srn.pairs=bicubic", "--val-lr", "LR"],
+         "--val-hr and --val-lr must be given together"),
+        (["--lr", "LR", "--hr", "HR", "--set", "srn.pairs=bicubic", "--set", "srn.init=NOPE"], "srn.init: "),
+    ],
+)
+def test_cli_user_errors_are_one_line(argv, message, photo_folders, tmp_path, capsys) -> None:
+    names = {"LR": photo_folders["lr"], "HR": photo_folders["hr"], "PAIRS": tmp_path, "NOPE": tmp_path / "nope.pth"}
+    argv = [str(names[a]) if a in names else a.replace("NOPE", str(names["NOPE"])) for a in argv]
+    code = run_cli("train-srn", "--scale", 4, "--out", tmp_path / "run", *argv, *sets())
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
