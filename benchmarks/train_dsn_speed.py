@@ -11,7 +11,6 @@ weights because only its cost matters here.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
@@ -20,6 +19,7 @@ from dasr.engine.device import select_device
 from dasr.losses.perceptual import PerceptualLoss, VGGFeatures
 from dasr.stage1_dsn.networks import build_dsn_networks
 from dasr.stage1_dsn.step import DSNTrainer
+from timing import peak_memory_note, seconds_per_call
 
 
 def main() -> None:
@@ -48,21 +48,10 @@ def main() -> None:
     hr = torch.rand(batch, 3, patch, patch, device=device)
     real_lr = torch.rand(batch, 3, patch // config.scale, patch // config.scale, device=device)
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
-    for _ in range(3):
-        trainer.step(hr, real_lr, adversarial=True)
-    sync()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        trainer.step(hr, real_lr, adversarial=True)
-    sync()
-    seconds = (time.perf_counter() - start) / args.steps
-    peak = f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if device.type == "cuda" else ""
+    seconds = seconds_per_call(lambda: trainer.step(hr, real_lr, adversarial=True), device=device, steps=args.steps)
+    peak = peak_memory_note(device)
     print(
         f"train-dsn step, preset {args.preset}, {device.type} ({torch.get_num_threads()} threads), "
         f"batch {batch} x {patch}px, x{config.scale}, perceptual {settings.perceptual}: "

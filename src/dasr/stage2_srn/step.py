@@ -143,10 +143,8 @@ class SRNTrainer:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         gradients = [parameter for parameter in module.parameters() if parameter.grad is not None]
-        if clip is not None:
-            norm = torch.nn.utils.clip_grad_norm_(gradients, clip)
-        else:
-            norm = torch.nn.utils.get_total_norm([parameter.grad for parameter in gradients])
+        # An infinite limit makes clip_grad_norm_ only measure (and works on torch < 2.6).
+        norm = torch.nn.utils.clip_grad_norm_(gradients, float("inf") if clip is None else clip)
         loss_finite, gradient_finite = torch.stack([torch.isfinite(loss), torch.isfinite(norm)]).tolist()
         if loss_finite and gradient_finite:
             optimizer.step()
