@@ -8,8 +8,10 @@ from pathlib import Path
 from dasr.cli.options import add_skip_bad_option
 from dasr.data.folders import check_images, list_images
 from dasr.engine.device import select_device
+from dasr.ops.frequency import FILTER_KINDS
 from dasr.stage1_5_maps.generate import generate_pairs
 from dasr.stage1_dsn.networks import load_dsn
+from dasr.stage1_dsn.released import calibrate_instance_norm
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         required=True,
         metavar="RUN_OR_CHECKPOINT",
-        help="'dasr train-dsn' run folder (uses its last checkpoint) or a checkpoint file",
+        help="'dasr train-dsn' run folder (uses its last checkpoint), a checkpoint file, or a released DASR/FSSR "
+        "DSN checkpoint (.tar with model_g_state_dict and models_d_state_dict)",
     )
     parser.add_argument(
         "--hr", type=Path, required=True, metavar="HR_DIR", help="folder of clean high-resolution photos"
@@ -44,20 +47,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="HR tile size in pixels; bounds memory, does not change results (default: the DSN run's generate.tile)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        choices=(4, 2, 1),
+        help="HR -> LR factor, for a released DSGAN checkpoint (which does not record it); others are checked "
+        "against it",
+    )
+    parser.add_argument(
+        "--filter",
+        choices=FILTER_KINDS,
+        help="the discriminator's filter, for a released checkpoint that does not record it (avg_pool: avgpool, "
+        "--no_highpass: rgb); others are checked against it",
+    )
     add_skip_bad_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    bundle = load_dsn(args.dsn)
+    bundle = load_dsn(args.dsn, scale=args.scale, filter_kind=args.filter)
     hr_paths = check_images(list_images(args.hr, "--hr"), "--hr", args.skip_bad)
+    device = select_device(args.device)
+    if bundle.needs_calibration:
+        crops = calibrate_instance_norm(bundle, hr_paths, device=device)
+        print(
+            f"released discriminator: InstanceNorm statistics fixed from {crops} generated LR crops instead of "
+            "each image's own, so that maps do not depend on tiling"
+        )
     summary = generate_pairs(
         bundle,
         hr_paths,
         args.out,
         scale=bundle.config.scale,
         tile=args.tile if args.tile is not None else bundle.config.generate.tile,
-        device=select_device(args.device),
+        device=device,
     )
     cropped = f", {summary.cropped} HR cropped to a multiple of {bundle.config.scale}" if summary.cropped else ""
     print(f"generated {summary.written} pairs, skipped {summary.skipped} already done{cropped}: {summary.out_dir}")

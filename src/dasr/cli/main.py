@@ -19,7 +19,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dasr.cli import fit, generate, train_dsn, train_srn
+    from dasr.cli import convert, evaluate, fit, generate, report, sr, train_dsn, train_srn
 
     parser = argparse.ArgumentParser(
         prog="dasr",
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dasr {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (train_dsn, generate, train_srn, fit):
+    for command in (train_dsn, generate, train_srn, fit, sr, evaluate, report, convert):
         command.add_parser(subparsers)
     return parser
 

@@ -3,12 +3,14 @@
 A ``DSNBundle`` is what stage 1.5 needs: the generator (HR in, generated LR out), the
 discriminator and the frequency filter it judges in. The generator of the bicubic-input variant
 (Table 1) is wrapped so that every generator takes HR input: callers never branch on the variant.
+``load_dsn`` also reads the authors' released checkpoints (:mod:`dasr.stage1_dsn.released`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +23,13 @@ from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
+from dasr.stage1_dsn.released import (
+    DISCRIMINATOR_KEY,
+    GENERATOR_KEY,
+    is_released_dsn,
+    load_released_weights,
+    read_released_dsn,
+)
 
 CHECKPOINT_FORMAT = "dasr-dsn"
 
@@ -52,6 +61,9 @@ class DSNBundle:
     freq_filter: FrequencyFilter
     config: Config
     source: Path | None = None
+    needs_calibration: bool = False
+    """The discriminator's InstanceNorm layers have no statistics yet (a released checkpoint):
+    :func:`dasr.stage1_dsn.released.calibrate_instance_norm` must fix them before eval use."""
 
 
 def build_dsn_networks(config: Config) -> DSNBundle:
@@ -97,15 +109,49 @@ def resolve_dsn_checkpoint(path: Path) -> Path:
     return path
 
 
-def load_dsn(path: Path) -> DSNBundle:
-    """Load a trained DSN (generator and discriminator) from a run folder or checkpoint file."""
+def _check_agrees(config: Config, path: Path, scale: int | None, filter_kind: str | None) -> None:
+    """``--scale`` / ``--filter`` are only needed for released checkpoints; ours record both, and
+    an option that says otherwise is a mistake rather than something to obey."""
+    if scale is not None and scale != config.scale:
+        raise DasrError(f"--scale {scale} contradicts --dsn '{path}': its DSN was trained for scale {config.scale}")
+    if filter_kind is not None and filter_kind != config.dsn.filter:
+        raise DasrError(
+            f"--filter {filter_kind} contradicts --dsn '{path}': its discriminator was trained with the "
+            f"{config.dsn.filter} filter"
+        )
+
+
+def _load_released(
+    checkpoint_path: Path, state: dict[str, Any], scale: int | None, filter_kind: str | None
+) -> DSNBundle:
+    source = f"--dsn: '{checkpoint_path}'"
+    released = read_released_dsn(state, source, scale=scale, filter_kind=filter_kind)
+    bundle = build_dsn_networks(released.config)
+    generator = bundle.generator.inner if isinstance(bundle.generator, BicubicInputDSN) else bundle.generator
+    load_released_weights(generator, released.generator, "generator", source)
+    load_released_weights(bundle.discriminator, released.discriminator, "discriminator", source)
+    bundle.needs_calibration = released.config.dsn.disc_norm == "instance"
+    return bundle
+
+
+def load_dsn(path: Path, *, scale: int | None = None, filter_kind: str | None = None) -> DSNBundle:
+    """Load a trained DSN (generator and discriminator) from a run folder or checkpoint file:
+    ours, or a released one (``model_g_state_dict`` + ``models_d_state_dict``), whose scale and
+    filter come from ``scale`` / ``filter_kind`` where the file does not record them."""
     checkpoint_path = resolve_dsn_checkpoint(Path(path))
     state = load_checkpoint(checkpoint_path)
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise DasrError(f"--dsn: '{checkpoint_path}' is not a dasr DSN checkpoint")
-    bundle = build_dsn_networks(config_from_dict(state["config"]))
-    bundle.generator.load_state_dict(state["params"])
-    bundle.discriminator.load_state_dict(state["discriminator"])
+    if is_released_dsn(state):
+        bundle = _load_released(checkpoint_path, state, scale, filter_kind)
+    elif state.get("format") == CHECKPOINT_FORMAT:
+        bundle = build_dsn_networks(config_from_dict(state["config"]))
+        _check_agrees(bundle.config, checkpoint_path, scale, filter_kind)
+        bundle.generator.load_state_dict(state["params"])
+        bundle.discriminator.load_state_dict(state["discriminator"])
+    else:
+        raise DasrError(
+            f"--dsn: '{checkpoint_path}' is neither a dasr DSN checkpoint nor a released DASR/FSSR one "
+            f"(a .tar holding '{GENERATOR_KEY}' and '{DISCRIMINATOR_KEY}')"
+        )
     bundle.generator.eval()
     bundle.discriminator.eval()
     bundle.source = checkpoint_path

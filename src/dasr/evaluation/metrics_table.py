@@ -1,0 +1,138 @@
+"""Evaluation results: per-image scores, their mean, the printed table, metrics.csv/json.
+
+Full precision goes to the files; the table rounds like the paper's tables (PSNR to 3 decimals,
+SSIM and LPIPS to 4). An infinite PSNR (identical images) is written ``inf`` in the CSV and
+``null`` in the JSON, which has no infinity.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dasr.engine.atomic import atomic_write
+from dasr.errors import DasrError
+
+METRICS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips")
+"""Per-image metrics, in column order; ``lpips`` is left out when it was not computed."""
+_HEADINGS = {"psnr": "PSNR", "ssim": "SSIM", "psnr_y": "PSNR-Y", "ssim_y": "SSIM-Y", "lpips": "LPIPS"}
+_DECIMALS = {"psnr": 3, "ssim": 4, "psnr_y": 3, "ssim_y": 4, "lpips": 4}
+CSV_NAME = "metrics.csv"
+JSON_NAME = "metrics.json"
+
+
+@dataclass(frozen=True)
+class ImageScores:
+    """The scores of one SR image against its HR reference."""
+
+    name: str
+    sr: Path
+    hr: Path
+    cropped: bool
+    """True when SR and HR differed by a few pixels and were cropped to their common size."""
+    values: dict[str, float]
+    """Metric name (see ``METRICS``) -> value."""
+
+
+@dataclass
+class EvaluationReport:
+    """Everything one evaluation measured, and how (``protocol``), ready to print or save."""
+
+    images: list[ImageScores]
+    protocol: dict[str, Any]
+    distances: dict[str, Any] | None = None
+    """FID/KID between the SR and HR sets and the features used, when measured."""
+    notices: list[str] = field(default_factory=list)
+    """One-line notes for the user: skipped metrics, caveats."""
+
+    @property
+    def metrics(self) -> list[str]:
+        return [name for name in METRICS if self.images and name in self.images[0].values]
+
+    def mean(self) -> dict[str, float]:
+        count = len(self.images)
+        return {name: math.fsum(image.values[name] for image in self.images) / count for name in self.metrics}
+
+
+def _cell(value: float, metric: str) -> str:
+    return f"{value:.{_DECIMALS[metric]}f}"
+
+
+def format_table(report: EvaluationReport) -> str:
+    """Per-image rows, the mean, FID/KID and a footnote on cropped pairs, as aligned text."""
+    metrics = report.metrics
+    rows = [["image", *(_HEADINGS[name] for name in metrics)]]
+    rows += [
+        [image.name + ("*" if image.cropped else ""), *(_cell(image.values[name], name) for name in metrics)]
+        for image in report.images
+    ]
+    mean = report.mean()
+    rows.append([f"mean ({len(report.images)})", *(_cell(mean[name], name) for name in metrics)])
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join([row[0].ljust(widths[0]), *map(str.rjust, row[1:], widths[1:])]) for row in rows]
+    lines.insert(-1, "-" * len(lines[0]))
+    if any(image.cropped for image in report.images):
+        lines.append("* SR and HR sizes differed by less than the scale; both cropped bottom/right to the common size")
+    if report.distances:
+        d = report.distances
+        lines.append(
+            f"FID {d['fid']:.3f}  KID {d['kid']:.5f} ± {d['kid_std']:.5f}  "
+            f"({d['sr_images']} SR vs {d['hr_images']} HR images, {d['features']})"
+        )
+    return "\n".join(lines)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def report_json(report: EvaluationReport) -> dict[str, Any]:
+    """The report as plain JSON data (paths as strings, infinities as null)."""
+    return {
+        "protocol": report.protocol,
+        "mean": {name: _finite_or_none(value) for name, value in report.mean().items()},
+        "distances": report.distances,
+        "images": [
+            {
+                "name": image.name,
+                "sr": str(image.sr),
+                "hr": str(image.hr),
+                "cropped": image.cropped,
+                **{name: _finite_or_none(value) for name, value in image.values.items()},
+            }
+            for image in report.images
+        ],
+        "notices": report.notices,
+    }
+
+
+def report_csv(report: EvaluationReport) -> str:
+    """One row per image and a last row ``mean`` (paths empty), values at full precision."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "sr", "hr", "cropped", *report.metrics])
+    for image in report.images:
+        values = (repr(image.values[name]) for name in report.metrics)
+        writer.writerow([image.name, image.sr, image.hr, int(image.cropped), *values])
+    writer.writerow(["mean", "", "", "", *(repr(value) for value in report.mean().values())])
+    return buffer.getvalue()
+
+
+def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``metrics.csv`` and ``metrics.json`` into ``out_dir``, each replaced atomically."""
+    csv_path, json_path = out_dir / CSV_NAME, out_dir / JSON_NAME
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(csv_path, "w") as handle:
+            handle.write(report_csv(report))
+        with atomic_write(json_path, "w") as handle:
+            json.dump(report_json(report), handle, indent=2, allow_nan=False)
+            handle.write("\n")
+    except OSError as error:
+        raise DasrError(f"--out: cannot write the metrics to '{out_dir}': {error.strerror or error}") from error
+    return csv_path, json_path
