@@ -104,7 +104,7 @@ def _model_pairs(
 
 def run(args: argparse.Namespace) -> int:
     _check_sources(args)
-    device = select_device(args.device)
+    device = select_device(args.device, "--device")
     hr_paths = list_images(args.hr, "--hr")
     with tempfile.TemporaryDirectory(prefix="dasr-eval-") as scratch:
         if args.model is None:

@@ -67,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     bundle = load_dsn(args.dsn, scale=args.scale, filter_kind=args.filter)
     hr_paths = check_images(list_images(args.hr, "--hr"), "--hr", args.skip_bad)
-    device = select_device(args.device)
+    device = select_device(args.device, "--device")
     if bundle.needs_calibration:
         crops = calibrate_instance_norm(bundle, hr_paths, device=device)
         print(

@@ -9,8 +9,9 @@ import torch
 from dasr.errors import DasrError
 
 
-def select_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available, else the CPU; an unusable CUDA request is a user error."""
+def select_device(name: str, option: str = "config key 'device'") -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; an unusable CUDA request is a user error,
+    reported under ``option`` (the config key, or a command-line option such as ``--device``)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -18,16 +19,16 @@ def select_device(name: str) -> torch.device:
     except RuntimeError:
         device = None
     if device is None or device.type not in ("cpu", "cuda"):
-        raise DasrError(f"config key 'device' must be auto, cpu, cuda or cuda:N, got '{name}'")
+        raise DasrError(f"{option} must be auto, cpu, cuda or cuda:N, got '{name}'")
     if device.type == "cpu":
         return device
     if not torch.cuda.is_available():
         raise DasrError(
-            f"config key 'device' is '{name}' but no CUDA device is available; use auto or cpu"
+            f"{option} is '{name}' but no CUDA device is available; use auto or cpu"
         )
     if device.index is not None and device.index >= torch.cuda.device_count():
         count = torch.cuda.device_count()
-        raise DasrError(f"config key 'device' is '{name}' but there are {count} CUDA devices")
+        raise DasrError(f"{option} is '{name}' but there are {count} CUDA devices")
     return device
 
 

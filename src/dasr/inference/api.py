@@ -146,7 +146,7 @@ def load_model(path: PathLike, *, device: str | torch.device = "auto", precision
     if precision not in PRECISIONS:
         raise DasrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     network, info = load_sr_network(path)
-    target = select_device(str(device))
+    target = select_device(str(device), "device")
     return Upscaler(network, info, target, _autocast_type(precision, target))
 
 
