@@ -9,9 +9,10 @@ from dasr.cli.options import (
     add_config_options,
     add_scale_option,
     add_skip_bad_option,
+    add_unpaired_folder_options,
     add_validation_options,
     config_from_args,
-    read_images,
+    read_unpaired_folders,
     read_validation_pairs,
 )
 from dasr.pipeline.fit import FitData, fit
@@ -25,8 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "in --hr (no pairs needed). Runs stage 1 (RUN/dsn), stage 1.5 (RUN/pairs) and stage 2 "
         "(RUN/srn) and writes RUN/model.safetensors. Rerunning the same command resumes.",
     )
-    parser.add_argument("--hr", type=Path, required=True, help="folder of clean high-resolution photos")
-    parser.add_argument("--lr", type=Path, required=True, help="folder of real low-resolution images (other scenes)")
+    add_unpaired_folder_options(parser)
     add_scale_option(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
     add_config_options(parser)
@@ -37,11 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    data = FitData(
-        hr_paths=read_images(args.hr, "--hr", args.skip_bad),
-        lr_paths=read_images(args.lr, "--lr", args.skip_bad),
-        val_pairs=read_validation_pairs(args),
-    )
+    hr_paths, lr_paths = read_unpaired_folders(args)
+    data = FitData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
     model = fit(config, data, args.out, preset=args.preset)
     print(f"model: {model}")
     print(f"use it: dasr sr --model {args.out} --input LR_IMAGES --output SR_DIR")

@@ -46,6 +46,19 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.preset, args.config, overrides)
 
 
+def add_unpaired_folder_options(parser: argparse.ArgumentParser) -> None:
+    """``--hr`` and ``--lr``: the two unrelated folders the unsupervised method learns from."""
+    parser.add_argument("--hr", type=Path, required=True, help="folder of clean high-resolution photos")
+    parser.add_argument(
+        "--lr", type=Path, required=True, help="folder of real low-resolution images (other scenes)"
+    )
+
+
+def read_unpaired_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """The readable images of ``--hr`` and ``--lr``."""
+    return read_images(args.hr, "--hr", args.skip_bad), read_images(args.lr, "--lr", args.skip_bad)
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
     parser.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="resume from this checkpoint file")

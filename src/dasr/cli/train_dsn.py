@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from dasr.cli.options import (
     add_config_options,
     add_run_options,
     add_scale_option,
     add_skip_bad_option,
+    add_unpaired_folder_options,
     add_validation_options,
     config_from_args,
-    read_images,
+    read_unpaired_folders,
     read_validation_pairs,
 )
 from dasr.stage1_dsn.trainer import DSNData, train_dsn
@@ -25,8 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train the down-sampling network that turns HR photos into LR images that look "
         "like your real LR images. Rerunning the same command resumes from the last checkpoint.",
     )
-    parser.add_argument("--hr", type=Path, required=True, help="folder of clean high-resolution photos")
-    parser.add_argument("--lr", type=Path, required=True, help="folder of real low-resolution images (other scenes)")
+    add_unpaired_folder_options(parser)
     add_scale_option(parser)
     add_run_options(parser)
     add_config_options(parser)
@@ -37,11 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    data = DSNData(
-        hr_paths=read_images(args.hr, "--hr", args.skip_bad),
-        lr_paths=read_images(args.lr, "--lr", args.skip_bad),
-        val_pairs=read_validation_pairs(args),
-    )
+    hr_paths, lr_paths = read_unpaired_folders(args)
+    data = DSNData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
     checkpoint = train_dsn(config, data, args.out, resume_from=args.resume)
     print(f"DSN checkpoint: {checkpoint}")
     print(f"next: dasr generate --dsn {args.out} --hr {args.hr} --out PAIRS_DIR")

@@ -6,9 +6,10 @@ LambdaLR`` applies it and stores its position in checkpoints.
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Callable, Literal, Protocol
 
 import torch
+from torch import nn
 
 
 def lr_factor(
@@ -36,3 +37,38 @@ def build_scheduler(
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lr_factor(kind, total_iters=total_iters, step=step, gamma=gamma, decay_iters=decay_iters)
     )
+
+
+class OptimizationSettings(Protocol):
+    """The optimizer keys that ``dsn`` and ``srn`` share."""
+
+    lr: float
+    betas: tuple[float, float]
+    lr_schedule: Literal["step", "linear"]
+    lr_step: int
+    lr_gamma: float
+    lr_decay_iters: int | None
+
+
+def build_optimization(
+    modules: dict[str, nn.Module | None], settings: OptimizationSettings, *, total_iters: int
+) -> tuple[dict[str, torch.optim.Optimizer], dict[str, torch.optim.lr_scheduler.LambdaLR]]:
+    """An Adam optimizer and its schedule per named module (``None`` modules are left out), as
+    both training stages configure them."""
+    optimizers = {
+        name: torch.optim.Adam(module.parameters(), lr=settings.lr, betas=settings.betas)
+        for name, module in modules.items()
+        if module is not None
+    }
+    schedulers = {
+        name: build_scheduler(
+            optimizer,
+            settings.lr_schedule,
+            total_iters=total_iters,
+            step=settings.lr_step,
+            gamma=settings.lr_gamma,
+            decay_iters=settings.lr_decay_iters,
+        )
+        for name, optimizer in optimizers.items()
+    }
+    return optimizers, schedulers

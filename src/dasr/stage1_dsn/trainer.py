@@ -15,7 +15,7 @@ import torch
 from dasr.config.schema import Config
 from dasr.data.unpaired import UnpairedPatches, patch_batches
 from dasr.engine.device import select_device, set_determinism
-from dasr.engine.lr_schedule import build_scheduler
+from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
 from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
@@ -64,24 +64,11 @@ def train_dsn(
     discriminator = bundle.discriminator.to(device).train()
     perceptual = build_perceptual_loss(settings.perceptual, settings.perceptual_layer, settings.vgg_weights)
     total_iters = settings.pretrain_iters + settings.iters
-    optimizers = {
-        name: torch.optim.Adam(module.parameters(), lr=settings.lr, betas=settings.betas)
-        for name, module in (("generator", generator), ("discriminator", discriminator))
-    }
+    optimizers, schedulers = build_optimization(
+        {"generator": generator, "discriminator": discriminator}, settings, total_iters=total_iters
+    )
     trainable = Trainable(
-        modules={"params": generator, "discriminator": discriminator},
-        optimizers=optimizers,
-        schedulers={
-            name: build_scheduler(
-                optimizer,
-                settings.lr_schedule,
-                total_iters=total_iters,
-                step=settings.lr_step,
-                gamma=settings.lr_gamma,
-                decay_iters=settings.lr_decay_iters,
-            )
-            for name, optimizer in optimizers.items()
-        },
+        modules={"params": generator, "discriminator": discriminator}, optimizers=optimizers, schedulers=schedulers
     )
     trainer = DSNTrainer(
         generator,

@@ -18,7 +18,7 @@ from dasr.data.paired import generated_pairs, real_pairs
 from dasr.data.stage2 import Stage2Patches
 from dasr.data.unpaired import patch_batches
 from dasr.engine.device import select_device, set_determinism
-from dasr.engine.lr_schedule import build_scheduler
+from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
@@ -162,26 +162,14 @@ def train_srn(
     ema = ModelEMA(generator, srn.ema_decay)
     perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
     total_iters = srn.pretrain_iters + srn.iters
-    optimizers = {
-        name: torch.optim.Adam(module.parameters(), lr=srn.lr, betas=srn.betas)
-        for name, module in (("generator", generator), ("discriminator", discriminator))
-        if module is not None
-    }
+    optimizers, schedulers = build_optimization(
+        {"generator": generator, "discriminator": discriminator}, srn, total_iters=total_iters
+    )
     modules = {"params": generator, "params_ema": ema.model, "discriminator": discriminator}
     trainable = Trainable(
         modules={name: module for name, module in modules.items() if module is not None},
         optimizers=optimizers,
-        schedulers={
-            name: build_scheduler(
-                optimizer,
-                srn.lr_schedule,
-                total_iters=total_iters,
-                step=srn.lr_step,
-                gamma=srn.lr_gamma,
-                decay_iters=srn.lr_decay_iters,
-            )
-            for name, optimizer in optimizers.items()
-        },
+        schedulers=schedulers,
     )
     trainer = SRNTrainer(
         generator,
