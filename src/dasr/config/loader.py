@@ -41,12 +41,24 @@ def load_config(
             f"unknown preset '{preset}'; available presets: {', '.join(list_presets())}"
         )
     config = Config()
-    _apply(config, _read_yaml(PRESETS_DIR / f"{preset}.yaml"), "", f"preset '{preset}'")
+    _apply_preset(config, preset, ())
     for path in files:
         _apply(config, _read_yaml(Path(path)), "", f"file '{path}'")
     for text in overrides:
         _apply(config, _parse_override(text), "", f"--set {text}")
     return config
+
+
+def _apply_preset(config: Config, name: str, derived: tuple[str, ...]) -> None:
+    """A preset, after the preset its ``base:`` key names, so that a per-data-set preset states
+    only what differs from the preset it refines (the chain is followed, cycles are refused)."""
+    data = dict(_read_yaml(PRESETS_DIR / f"{name}.yaml"))
+    base = data.pop("base", None)
+    if base is not None:
+        if base not in list_presets() or base in derived or base == name:
+            raise DasrError(f"preset '{name}': base '{base}' is not another known preset")
+        _apply_preset(config, base, (*derived, name))
+    _apply(config, data, "", f"preset '{name}'")
 
 
 def read_config(path: PathLike) -> Config:

@@ -69,7 +69,13 @@ def _progress(stage: Stage, pretrain: int, iters: int) -> str:
 
 
 def _closest_preset(config: Config) -> str:
-    return min(list_presets(), key=lambda name: len(diff_configs(load_config(name), config)))
+    """The preset with the fewest differing keys; on a tie the general presets (``paper``,
+    ``official``) win over the data-set ones built on them."""
+    general = ("paper", "official", "cpu-small")
+    return min(
+        list_presets(),
+        key=lambda name: (len(diff_configs(load_config(name), config)), name not in general),
+    )
 
 
 def _differences(config: Config, preset: str) -> str:

@@ -1,0 +1,57 @@
+"""``dasr datasets``: the layouts of the paper's data sets, and a check of a downloaded copy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dasr.datasets import LAYOUTS, check_dataset
+from dasr.errors import DasrError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "datasets",
+        help="list the paper's data sets, or check a downloaded one",
+        description="Folder layouts of the data sets of the paper's experiments (docs/datasets.md).",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="the known data sets, their folders and where to get them")
+    listing.set_defaults(func=run_list)
+    check = actions.add_parser(
+        "check",
+        help="check that ROOT holds a complete copy of a data set",
+        description="Check the folders, file names and image counts under ROOT against the data set's "
+        "published layout. Prints OK with the counts (exit 0), or every problem and where to download "
+        "the data (exit 2).",
+    )
+    check.add_argument("root", type=Path, metavar="ROOT", help="folder the data set was unpacked into")
+    check.add_argument("--dataset", required=True, choices=tuple(LAYOUTS), metavar="NAME",
+                       help=f"one of: {', '.join(LAYOUTS)}")
+    check.set_defaults(func=run_check)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    for layout in LAYOUTS.values():
+        print(f"{layout.name}: {layout.title}")
+        for image_set in layout.sets:
+            print(f"    {image_set.describe()}")
+        if layout.note:
+            print(f"    note: {layout.note}")
+        print(f"    download: {layout.download}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    result = check_dataset(args.root, args.dataset)
+    if result.ok:
+        print(f"OK: {result.layout.name} at {result.root}")
+        for image_set, count in result.found:
+            print(f"    {image_set.folder}/: {count} images ({image_set.role})")
+        return 0
+    for problem in result.problems:
+        print(f"problem: {problem}")
+    print(f"get it: {result.layout.download}")
+    raise DasrError(
+        f"{result.layout.name} at '{result.root}' is incomplete: {len(result.problems)} problem(s) listed above"
+    )

@@ -1,0 +1,64 @@
+"""Built-in degradation pipelines, named after what they imitate, and loading YAML pipelines.
+
+Ranges are in the units of the step (blur sigmas and lengths in the pixels of the image the step
+sees: HR before ``downscale``, LR after; noise ``a``, ``b`` for pixel values in [0, 1]).
+
+``bicubic``
+    Plain MATLAB bicubic downscale, no degradation: the classic SR baseline.
+``aim2019-like``
+    AIM 2019 Real-World SR track 1: its LR images were made by an undisclosed process that
+    leaves them blurry and noisy. Our interpretation, not a reproduction: unknown Gaussian blur
+    (anisotropic, sigma 0.2-2.5 HR px, any angle), bicubic downscale, strong channel-independent
+    Poisson-Gaussian noise (a 0.001-0.01, b 0.0001-0.001: std about 6-20 levels of 255 at mid
+    grey), no JPEG (add a ``jpeg`` step in a --config file if your target images are compressed).
+``phone-camera``
+    A phone photo shrunk for sharing: mild anisotropic blur (sigma 0.5-1.5 HR px), bicubic /
+    bilinear / area downscale, signal-dependent noise correlated across channels by demosaicking
+    (a 0.0001-0.002, b 0.00001-0.0002, correlation 0.3-0.7), JPEG 4:2:0 at quality 70-90.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dasr.degradations.pipeline import Step, parse_steps
+from dasr.errors import DasrError
+
+PRESETS: dict[str, list[dict[str, Any]]] = {
+    "bicubic": [{"type": "downscale", "method": "bicubic"}],
+    "aim2019-like": [
+        {"type": "anisotropic_blur", "sigma_x": [0.2, 2.5], "sigma_y": [0.2, 2.5], "angle": [0.0, 180.0]},
+        {"type": "downscale", "method": "bicubic"},
+        {"type": "noise", "a": [0.001, 0.01], "b": [0.0001, 0.001], "correlation": 0.0},
+    ],
+    "phone-camera": [
+        {"type": "anisotropic_blur", "sigma_x": [0.5, 1.5], "sigma_y": [0.5, 1.5], "angle": [0.0, 180.0]},
+        {"type": "downscale", "method": ["bicubic", "bilinear", "area"]},
+        {"type": "noise", "a": [0.0001, 0.002], "b": [0.00001, 0.0002], "correlation": [0.3, 0.7]},
+        {"type": "jpeg", "quality": [70, 90], "subsampling": "4:2:0"},
+    ],
+}
+
+
+def preset_steps(name: str) -> tuple[Step, ...]:
+    """The steps of a built-in preset; an unknown name lists the valid ones."""
+    if name not in PRESETS:
+        raise DasrError(f"--preset: unknown preset '{name}' (valid: {', '.join(PRESETS)})")
+    return parse_steps(PRESETS[name], f"preset '{name}'")
+
+
+def config_steps(path: Path) -> tuple[Step, ...]:
+    """The steps of a YAML file holding ``steps: [{type: ..., ...}, ...]``."""
+    source = f"--config '{path}'"
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DasrError(f"{source}: cannot read: {error.strerror or error}") from error
+    except yaml.YAMLError as error:
+        raise DasrError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from error
+    if not isinstance(content, dict) or set(content) != {"steps"}:
+        raise DasrError(f"{source}: expected a mapping with one key, 'steps'")
+    return parse_steps(content["steps"], source)
