@@ -19,7 +19,19 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dasr.cli import convert, evaluate, fit, generate, report, sr, train_dsn, train_srn
+    from dasr.cli import (
+        ablate,
+        convert,
+        datasets,
+        degrade,
+        evaluate,
+        fit,
+        generate,
+        report,
+        sr,
+        train_dsn,
+        train_srn,
+    )
 
     parser = argparse.ArgumentParser(
         prog="dasr",
@@ -27,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dasr {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (train_dsn, generate, train_srn, fit, sr, evaluate, report, convert):
+    for command in (train_dsn, generate, train_srn, fit, sr, evaluate, report, convert, degrade, datasets, ablate):
         command.add_parser(subparsers)
     return parser
 

@@ -38,20 +38,11 @@ class FitData:
 def fit(config: Config, data: FitData, out: Path, *, preset: str, show_progress: bool = True) -> Path:
     """Run (or resume) the whole pipeline; returns the path of the model file."""
     out = Path(out)
-    pairs_dir = None
-    if config.srn.pairs == "generated":
-        train_dsn(config, DSNData(data.hr_paths, data.lr_paths, data.val_pairs), out / "dsn",
-                  show_progress=show_progress)
-        pairs_dir = out / "pairs"
-        generate_pairs(
-            load_dsn(out / "dsn"),
-            data.hr_paths,
-            pairs_dir,
-            scale=config.scale,
-            tile=config.generate.tile,
-            device=select_device(config.device),
-            progress=show_progress,
-        )
+    pairs_dir = (
+        make_generated_pairs(config, data, out, show_progress=show_progress)
+        if config.srn.pairs == "generated"
+        else None
+    )
     srn_checkpoint = train_srn(
         config,
         SRNData(hr_paths=data.hr_paths, pairs_dir=pairs_dir, real_lr_paths=data.lr_paths, val_pairs=data.val_pairs),
@@ -59,6 +50,24 @@ def fit(config: Config, data: FitData, out: Path, *, preset: str, show_progress:
         show_progress=show_progress,
     )
     return export_model(srn_checkpoint, out / MODEL_FILE_NAME, preset=preset, data=data)
+
+
+def make_generated_pairs(config: Config, data: FitData, out: Path, *, show_progress: bool = True) -> Path:
+    """Stage 1 in ``out/dsn`` and stage 1.5 into ``out/pairs`` (both resume by themselves);
+    returns the pairs folder. Shared by ``fit`` and the Table 2 ablation, whose SRN variants
+    all train on one set of generated pairs."""
+    train_dsn(config, DSNData(data.hr_paths, data.lr_paths, data.val_pairs), out / "dsn", show_progress=show_progress)
+    pairs_dir = out / "pairs"
+    generate_pairs(
+        load_dsn(out / "dsn"),
+        data.hr_paths,
+        pairs_dir,
+        scale=config.scale,
+        tile=config.generate.tile,
+        device=select_device(config.device),
+        progress=show_progress,
+    )
+    return pairs_dir
 
 
 def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData) -> Path:

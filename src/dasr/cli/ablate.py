@@ -1,0 +1,51 @@
+"""``dasr ablate``: the paper's Table 1 (DSN variants) or Table 2 (SRN variants) on your data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dasr.cli.options import (
+    add_config_options,
+    add_scale_option,
+    add_skip_bad_option,
+    add_unpaired_folder_options,
+    add_validation_options,
+    config_from_args,
+    read_unpaired_folders,
+    read_validation_pairs,
+)
+from dasr.errors import DasrError
+from dasr.pipeline.ablate import AblationData
+from dasr.pipeline.ablation_table import ablate
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ablate",
+        help="the paper's ablation tables: DSN variants (1) or SRN variants (2)",
+        description="Train every variant of the paper's Table 1 (DSN input x adversarial filter) or "
+        "Table 2 (SRN pairs x target-domain GAN x map weighting) in OUT/table<N>/<variant>, score them "
+        "on the validation pairs and print the table; OUT/table<N>.csv/.json hold it. Rerunning resumes "
+        "and skips finished variants. See docs/ablation.md.",
+    )
+    add_unpaired_folder_options(parser)
+    add_validation_options(parser)
+    add_scale_option(parser)
+    # Checked by ablate(), not by argparse, so that a wrong value is one line like every other error.
+    parser.add_argument("--table", type=int, required=True, help="1: DSN variants, 2: SRN variants")
+    parser.add_argument("--out", type=Path, required=True, help="folder of all variants (created or resumed)")
+    add_config_options(parser)
+    add_skip_bad_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.val_hr is None or args.val_lr is None:
+        raise DasrError("ablate needs --val-hr and --val-lr: the tables are measured on those pairs")
+    config = config_from_args(args)
+    hr_paths, lr_paths = read_unpaired_folders(args)
+    data = AblationData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
+    print(ablate(args.table, config, data, args.out))
+    print(f"table: {args.out / f'table{args.table}.csv'} (and .json); runs and scores in {args.out / f'table{args.table}'}")
+    return 0

@@ -1,0 +1,178 @@
+"""``ablate``: train and measure the variants of the paper's Table 1 (DSNs) and Table 2 (SRNs).
+
+Every variant is an ordinary run folder of the stage it ablates, so each resumes by itself, and
+its scores are an ordinary ``dasr eval`` report (``eval/metrics.{csv,json}``, same protocol:
+8-bit, RGB and Y PSNR/SSIM with a ``scale`` border, LPIPS when its weights are offline). A
+variant whose report exists and whose run was made with the same settings is not touched again.
+
+    OUT/
+      table1/<variant>/        train-dsn run folder; val/lr/ = DSN(val HR), eval/ = its scores
+      table1/bicubic-downscale/  the reference row: val/lr/ = bicubic(val HR), eval/
+      table2/dsn, table2/pairs the one DSN and generated pairs all SRN variants share
+      table2/<variant>/        train-srn run folder; sr/ = SR(val LR), eval/ = its scores
+      table{1,2}.csv/.json     the table
+
+Training never sees the validation pairs, so no checkpoint is picked on the set it is scored on.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from dasr.config.loader import diff_configs
+from dasr.config.schema import Config
+from dasr.data.image_io import tensor_to_pixels, write_image
+from dasr.engine.device import select_device
+from dasr.engine.run_dir import RunDir
+from dasr.evaluation import (
+    evaluate_pairs,
+    match_pairs,
+    super_resolve_folder,
+    write_report,
+)
+from dasr.evaluation.metrics_table import JSON_NAME
+from dasr.inference.api import load_model
+from dasr.metrics.protocol import read_aligned_pair
+from dasr.ops.resize import bicubic_downscale
+from dasr.pipeline.ablation_variants import TABLE1_VARIANTS, TABLE2_VARIANTS, Variant
+from dasr.pipeline.fit import FitData, make_generated_pairs
+from dasr.stage1_5_maps.generate import generate_pairs
+from dasr.stage1_dsn.networks import load_dsn
+from dasr.stage1_dsn.trainer import DSNData, train_dsn
+from dasr.stage2_srn.trainer import SRNData, train_srn
+
+REFERENCE = Variant("bicubic-downscale", "bicubic downscale", ())
+"""Table 1's reference row: no network, the bicubic downscale of the validation HR."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One variant's settings and mean scores (``psnr``, ``ssim``, ``psnr_y``, ``ssim_y``, maybe ``lpips``)."""
+
+    variant: Variant
+    scores: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class AblationData:
+    """Unpaired training folders and the validation pairs ``(HR, real LR)`` every variant is scored on."""
+
+    hr_paths: list[Path]
+    lr_paths: list[Path]
+    val_pairs: list[tuple[Path, Path]]
+
+
+def run_table1(config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> list[Result]:
+    """Train each Table 1 DSN variant in ``out/table1/<name>`` and score DSN(val HR) against
+    the real val LR, after the bicubic-downscale reference row."""
+    root, scorer = Path(out) / "table1", _Scorer(config, show_progress)
+    hr_paths, real_lr = [hr for hr, _ in data.val_pairs], [lr for _, lr in data.val_pairs]
+    reference = root / REFERENCE.name
+    results = [
+        scorer.score(
+            REFERENCE, reference, None, lambda: _bicubic_reference(data, reference / "val" / "lr", config.scale),
+            real_lr, "--val-lr",
+        )
+    ]
+    for variant in TABLE1_VARIANTS:
+        run, settings = root / variant.name, variant.apply(config)
+
+        def produce(run: Path = run, settings: Config = settings) -> list[Path]:
+            train_dsn(settings, DSNData(data.hr_paths, data.lr_paths), run, show_progress=show_progress)
+            generate_pairs(load_dsn(run), hr_paths, run / "val", scale=settings.scale,
+                           tile=settings.generate.tile, device=scorer.device, progress=show_progress)
+            return [run / "val" / "lr" / f"{hr.stem}.png" for hr in hr_paths]
+
+        results.append(scorer.score(variant, run, settings, produce, real_lr, "--val-lr"))
+    return results
+
+
+def run_table2(config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> list[Result]:
+    """Train one DSN and its generated pairs in ``out/table2``, then each Table 2 SRN variant in
+    ``out/table2/<name>`` on them, and score SR(val LR) against the val HR."""
+    root, scorer = Path(out) / "table2", _Scorer(config, show_progress)
+    hr_refs, real_lr = [hr for hr, _ in data.val_pairs], [lr for _, lr in data.val_pairs]
+    pairs_dir = None
+    results = []
+    for variant in TABLE2_VARIANTS:
+        run, settings = root / variant.name, variant.apply(config)
+
+        def produce(run: Path = run, settings: Config = settings) -> list[Path]:
+            nonlocal pairs_dir
+            if settings.srn.pairs == "generated" and pairs_dir is None:
+                pairs_dir = make_generated_pairs(config, FitData(data.hr_paths, data.lr_paths), root,
+                                                 show_progress=show_progress)
+            srn_data = SRNData(hr_paths=data.hr_paths, real_lr_paths=data.lr_paths,
+                               pairs_dir=pairs_dir if settings.srn.pairs == "generated" else None)
+            checkpoint = train_srn(settings, srn_data, run, show_progress=show_progress)
+            return super_resolve_folder(load_model(checkpoint, device=scorer.device), real_lr, run / "sr",
+                                        progress=show_progress)
+
+        results.append(scorer.score(variant, run, settings, produce, hr_refs, "--val-hr"))
+    return results
+
+
+@dataclass
+class _Scorer:
+    """Scores a variant once: a finished variant's saved scores are read back instead."""
+
+    config: Config
+    show_progress: bool
+
+    @property
+    def device(self) -> torch.device:
+        return select_device(self.config.device)
+
+    def score(
+        self,
+        variant: Variant,
+        run: Path,
+        settings: Config | None,
+        produce: Callable[[], Sequence[Path]],
+        references: list[Path],
+        reference_option: str,
+    ) -> Result:
+        """``produce`` trains or resumes the variant and returns the images to score against
+        ``references`` (matched by name); the report goes to ``run/eval``."""
+        scores = _finished(run, settings)
+        if scores is None:
+            if self.show_progress:
+                print(f"ablate: {run.parent.name}/{run.name}", flush=True)
+            pairs = match_pairs(produce(), references, sr_option=str(run), hr_option=reference_option)
+            report = evaluate_pairs(pairs, scale=self.config.scale, device=self.device, progress=self.show_progress)
+            write_report(report, run / "eval")
+            for notice in report.notices:  # e.g. why LPIPS is missing; Python shows each one once
+                warnings.warn(notice, stacklevel=2)
+            scores = report.mean()
+        return Result(variant, scores)
+
+
+def _finished(run: Path, settings: Config | None) -> dict[str, float | None] | None:
+    """The mean scores of a finished variant: its report exists and, for a trained variant, its
+    run's ``config.yaml`` holds the same settings. Otherwise the variant runs again: its stage
+    resumes (e.g. more iterations) or refuses settings it cannot resume with."""
+    report = run / "eval" / JSON_NAME
+    if not report.is_file():
+        return None
+    if settings is not None:
+        saved = RunDir(run, create=False).saved_config()
+        if saved is None or diff_configs(saved, settings):
+            return None
+    return json.loads(report.read_text())["mean"]
+
+
+def _bicubic_reference(data: AblationData, out_dir: Path, scale: int) -> list[Path]:
+    """bicubic(val HR) as 8-bit PNGs, HR cropped to ``scale`` times its LR partner (Table 1's protocol)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for hr_path, lr_path in data.val_pairs:
+        hr, _ = read_aligned_pair(hr_path, lr_path, scale)
+        paths.append(out_dir / f"{hr_path.stem}.png")
+        write_image(paths[-1], tensor_to_pixels(bicubic_downscale(hr, scale)))
+    return paths

@@ -1,0 +1,63 @@
+"""The variants of the paper's two ablation tables, as settings applied on top of a configuration.
+
+Table 1 compares down-sampling networks (what the DSN sees: the HR image or its bicubic
+downscale, FSSR-style; where its adversarial loss lives: RGB, Gaussian high-pass "GBFS", Haar
+wavelet bands "WFS"). Table 2 compares SR networks trained with and without each of DASR's
+ingredients. A variant is only a name, the paper's label and a few dotted settings, so the
+settings recorded in each run's ``config.yaml`` are the single source of truth for what ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dasr.config.schema import Config
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row (Table 1) or column (Table 2) of a paper table."""
+
+    name: str
+    """Folder name under ``OUT/table{1,2}/``."""
+    label: str
+    """The paper's name for it, shown in the printed table."""
+    settings: tuple[tuple[str, str], ...]
+    """``(section.key, value)`` pairs applied to the configuration."""
+
+    def apply(self, config: Config) -> Config:
+        """``config`` with this variant's settings (they win over the user's ``--set``)."""
+        for key, value in self.settings:
+            section, name = key.split(".")
+            config = replace(config, **{section: replace(getattr(config, section), **{name: value})})
+        return config
+
+
+DSN_INPUTS = {"bicubic": "bicubic LR", "hr": "HR"}
+"""Table 1's rows: the DSN's input, and its printed name."""
+DSN_FILTERS = {"rgb": "RGB", "gaussian": "GBFS", "wavelet": "WFS"}
+"""Table 1's columns: the space of the DSN's adversarial loss, and the paper's abbreviation."""
+
+TABLE1_VARIANTS = tuple(
+    Variant(f"{source}-{kind}", f"{DSN_INPUTS[source]} + {label}", (("dsn.input", source), ("dsn.filter", kind)))
+    for source in DSN_INPUTS
+    for kind, label in DSN_FILTERS.items()
+)
+"""Every input x filter combination (6 DSNs); the bicubic downscale is the reference row."""
+
+
+def _srn(name: str, label: str, pairs: str, adversarial: str, weighting: str) -> Variant:
+    return Variant(
+        name, label, (("srn.pairs", pairs), ("srn.adversarial", adversarial), ("srn.weighting", weighting))
+    )
+
+
+TABLE2_VARIANTS = (
+    _srn("bicubic", "ESRGAN (bicubic pairs)", "bicubic", "source", "none"),
+    _srn("bicubic-target", "bicubic + target GAN", "bicubic", "target", "none"),
+    _srn("generated", "generated pairs", "generated", "source", "none"),
+    _srn("generated-target", "generated + target GAN", "generated", "target", "none"),
+    _srn("generated-map", "generated + weighting", "generated", "source", "map"),
+    _srn("dasr", "DASR (all)", "generated", "target", "map"),
+)
+"""The paper's six Table 2 columns, in its order (README, ``dasr train-srn``)."""
