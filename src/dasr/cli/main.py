@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         convert,
         datasets,
         degrade,
+        demo,
         evaluate,
         fit,
         generate,
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dasr {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (train_dsn, generate, train_srn, fit, sr, evaluate, report, convert, degrade, datasets, ablate):
+    for command in (train_dsn, generate, train_srn, fit, sr, evaluate, report, convert, degrade, datasets, ablate, demo):
         command.add_parser(subparsers)
     return parser
 

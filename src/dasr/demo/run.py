@@ -1,0 +1,131 @@
+"""``run_demo``: DASR, the same SR network trained on bicubic pairs, and bicubic upsampling,
+trained and scored on the demo's photos.
+
+    OUT/
+      data/                  the demo data set (see dasr.demo.dataset)
+      dasr/                  a ``dasr fit`` run (report.html, eval/metrics.json, val_sr/)
+      bicubic-baseline/      ``dasr fit`` with ``srn.pairs=bicubic``, ``srn.adversarial=source``,
+                             ``srn.weighting=none``: the paper's "ESRGAN on bicubic pairs"
+      bicubic-upsampling/    no network: val_sr/ = bicubic x scale of the val LR, eval/
+      demo_metrics.csv/.json the mean scores of the three methods
+
+The two trainings resume by themselves (a finished one returns at once) and the data set is
+built once, so rerunning continues where an interruption left off. Scoring takes seconds, so
+it is redone every time and always matches the models on disk. Training never sees the
+validation pairs: no checkpoint is picked on the images it is scored on.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch.nn.functional as F
+
+from dasr.config.schema import Config
+from dasr.data.image_io import image_to_tensor, read_image, tensor_to_pixels, to_rgb, write_image
+from dasr.demo.dataset import build_demo_data
+from dasr.engine.device import select_device
+from dasr.evaluation import evaluate_pairs, match_pairs, super_resolve_folder, write_report
+from dasr.evaluation.metrics_table import METRICS
+from dasr.inference.api import load_model
+from dasr.pipeline.ablate import Result
+from dasr.pipeline.ablation_table import write_table
+from dasr.pipeline.ablation_variants import TABLE2_VARIANTS, Variant
+from dasr.pipeline.fit import FitData, fit
+from dasr.report.html import build_report
+
+BASELINE = next(variant for variant in TABLE2_VARIANTS if variant.name == "bicubic")
+"""The paper's Table 2 baseline: ESRGAN on bicubic pairs, no target-domain GAN, no maps."""
+UPSAMPLING = Variant("bicubic-upsampling", "bicubic upsampling", ())
+DASR = Variant("dasr", "DASR", ())
+"""DASR with the configuration as given (the defaults are the paper's method)."""
+SR_FOLDER = "val_sr"
+METRICS_STEM = "demo_metrics"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo measured and where it wrote it."""
+
+    results: list[Result]
+    """Mean scores per method: bicubic upsampling, the bicubic-pairs baseline, DASR."""
+    table: str
+    metrics_csv: Path
+    metrics_json: Path
+    report: Path
+
+
+def run_demo(
+    out: Path, config: Config, *, preset: str, show_progress: bool = True, max_size: int | None = None
+) -> DemoResult:
+    """Build the data set, train (or resume) DASR and the baseline, score all three methods on
+    the validation pairs and write the metrics and DASR's HTML report. ``max_size`` crops every
+    photo to at most that many pixels per side (tests)."""
+    out = Path(out)
+    say = print if show_progress else _silent
+    say(f"demo: [1/4] data set from scikit-image's sample photos in {out / 'data'}", flush=True)
+    data = build_demo_data(out / "data", config.scale, max_size=max_size)
+    fit_data = FitData(data.hr_paths, data.real_lr_paths)
+    say(f"demo: [2/4] DASR (stage 1, 1.5, 2) in {out / DASR.name}", flush=True)
+    dasr_model = fit(config, fit_data, out / DASR.name, preset=preset, show_progress=show_progress)
+    say(f"demo: [3/4] baseline, the same SR network on bicubic pairs, in {out / 'bicubic-baseline'}", flush=True)
+    baseline_model = fit(
+        BASELINE.apply(config), fit_data, out / "bicubic-baseline", preset=preset, show_progress=show_progress
+    )
+    say("demo: [4/4] scoring SR(val LR) against val HR", flush=True)
+    device = select_device(config.device)
+    val_hr, val_lr = [hr for hr, _ in data.val_pairs], [lr for _, lr in data.val_pairs]
+
+    def network(model: Path) -> Callable[[Path], list[Path]]:
+        upscaler = load_model(model, device=device)
+        return lambda folder: super_resolve_folder(upscaler, val_lr, folder, progress=show_progress)
+
+    methods = [
+        (UPSAMPLING, out / UPSAMPLING.name, lambda folder: _bicubic_upsample(val_lr, folder, config.scale)),
+        (BASELINE, out / "bicubic-baseline", network(baseline_model)),
+        (DASR, out / DASR.name, network(dasr_model)),
+    ]
+    results = []
+    for variant, run, produce in methods:
+        pairs = match_pairs(produce(run / SR_FOLDER), val_hr, sr_option=str(run), hr_option="val_hr")
+        report = evaluate_pairs(pairs, scale=config.scale, device=device, progress=show_progress)
+        write_report(report, run / "eval")
+        for notice in report.notices:  # e.g. why LPIPS is missing
+            warnings.warn(notice, stacklevel=2)
+        results.append(Result(variant, report.mean()))
+    metrics_csv, metrics_json = write_table(results, out / METRICS_STEM)
+    return DemoResult(results, format_comparison(results), metrics_csv, metrics_json, build_report(out / DASR.name))
+
+
+def _silent(*args: object, **kwargs: object) -> None:
+    """``print``'s stand-in when progress is off."""
+
+
+def _bicubic_upsample(lr_paths: Sequence[Path], folder: Path, scale: int) -> list[Path]:
+    """Plain bicubic interpolation (PyTorch, ``align_corners=False``) to 8-bit PNGs: the
+    no-learning reference every SR method must beat."""
+    paths = []
+    for path in lr_paths:
+        lr = image_to_tensor(to_rgb(read_image(path).pixels))[None]
+        sr = F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+        paths.append(folder / f"{path.stem}.png")
+        write_image(paths[-1], tensor_to_pixels(sr[0]))
+    return paths
+
+
+def format_comparison(results: list[Result]) -> str:
+    """One row per method, the mean of each metric measured (RGB and Y, border = scale)."""
+    metrics = [name for name in METRICS if any(result.scores.get(name) is not None for result in results)]
+    rows = [["method", *(name.upper().replace("_Y", "-Y") for name in metrics)]]
+    rows += [[result.variant.label, *(_cell(result.scores.get(name)) for name in metrics)] for result in results]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join([row[0].ljust(widths[0]), *map(str.rjust, row[1:], widths[1:])]) for row in rows]
+    return "\n".join(["SR of the validation LR vs its HR (mean; 8-bit, border = scale)", *lines])
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.4f}"
