@@ -16,15 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dasr.config.loader import config_from_dict
 from dasr.config.schema import Config
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.device import select_device
+from dasr.inference.loading import load_sr_network
 from dasr.inference.model_file import MODEL_FILE_NAME, save_model
 from dasr.stage1_5_maps.generate import generate_pairs
 from dasr.stage1_dsn.networks import load_dsn
 from dasr.stage1_dsn.trainer import DSNData, train_dsn
-from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.trainer import SRNData, train_srn
 
 
@@ -72,10 +70,8 @@ def make_generated_pairs(config: Config, data: FitData, out: Path, *, show_progr
 
 def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData) -> Path:
     """The EMA generator of a stage-2 checkpoint as the documented model file."""
-    state = load_checkpoint(srn_checkpoint)
-    generator = build_srn_networks(config_from_dict(state["config"]), load_init=False).generator
-    generator.load_state_dict(state["params_ema"])
-    config = state["config"]
+    generator, info = load_sr_network(srn_checkpoint)
+    config = info["config"]
     save_model(
         path,
         generator,
@@ -91,7 +87,7 @@ def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData
             "pairs": config["srn"]["pairs"],
             "adversarial": config["srn"]["adversarial"],
             "weighting": config["srn"]["weighting"],
-            "srn_iterations": int(state["iteration"]),
+            "srn_iterations": info["iteration"],
             "dsn_iterations": config["dsn"]["pretrain_iters"] + config["dsn"]["iters"]
             if config["srn"]["pairs"] == "generated" else 0,
         },
