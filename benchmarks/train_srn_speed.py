@@ -1,127 +1,132 @@
-"""Stage-2 training speed: iterations/s of the SRN step, and where the time goes.
+"""Stage-2 training speed: the SRN step per variant, its FLOP utilisation, where the time goes,
+and data loading.
 
-The full step (generator on the pairs and on real LR, perceptual network, discriminator twice,
-optimizers, EMA) is timed on batches already on the device; then each part is timed alone
-(forward + backward), and data loading (decode, crop, augment of a Stage2Patches batch from
-PNG files, in the main process) is timed separately. The perceptual VGG-19 has random weights
-because only its cost matters here.
+The step (generator on the pairs and on real LR, perceptual network, discriminator twice,
+optimizers, EMA) is built as ``dasr train-srn`` builds it and timed on batches already on the
+device, for each variant (eager, channels_last, torch.compile); each part is also timed alone
+(eager). Then the fastest variant trains on image files read by the trainer's own dataset and
+loader (generated pairs with their maps, real LR, unpaired HR), to show how much of an iteration
+waits for data. Without the ImageNet file the perceptual VGG-19 has random weights (its cost
+does not depend on them).
 
     python benchmarks/train_srn_speed.py --preset cpu-small --steps 5
-    python benchmarks/train_srn_speed.py --preset paper --device cuda --steps 10
+    python benchmarks/train_srn_speed.py --preset paper --device cuda --steps 10 --amp bf16 \\
+        --hr /path/to/hr --lr /path/to/real-lr --json srn.json
 """
 
 from __future__ import annotations
 
-import argparse
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
-from dasr.config.loader import load_config
-from dasr.data.stage2 import Stage2Patches
+from dasr.config.schema import Config
 from dasr.data.unpaired import patch_batches
-from dasr.engine.device import select_device
+from dasr.engine.acceleration import prepare_network
+from dasr.engine.lr_schedule import build_optimization
+from dasr.engine.precision import resolve_precision
 from dasr.losses.content import weighted_l1
-from dasr.losses.perceptual import PerceptualLoss, VGGFeatures
 from dasr.stage2_srn.ema import ModelEMA
 from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.step import SRNTrainer
-from timing import peak_memory_note, seconds_per_call
+from dasr.stage2_srn.trainer import SRNData, build_dataset, resolve_settings
+
+from image_sets import ImageSets, write_generated_pairs
+from train_bench import Batch, Built, Step, benchmark_perceptual, perceptual_note, run
 
 
-def random_batch(config, device: torch.device) -> dict[str, torch.Tensor]:
-    srn, scale = config.srn, config.scale
-    hr, lr = srn.patch_size, srn.patch_size // scale
-    shapes = {"pair_lr": (3, lr), "pair_hr": (3, hr), "pair_weight": (1, lr), "real_lr": (3, lr),
-              "unpaired_hr": (3, hr)}
-    return {name: torch.rand(srn.batch_size, c, s, s, device=device) for name, (c, s) in shapes.items()}
+class SRNStage:
+    name = "train-srn step"
 
+    def configure(self, config: Config) -> Config:
+        return resolve_settings(config, supervised=False)
 
-def data_seconds(config, steps: int) -> float:
-    """Seconds to build one Stage2Patches batch from 2-megapixel PNG files (one process)."""
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        rng = np.random.default_rng(0)
-        hr = [root / f"hr{i}.png" for i in range(4)]
-        lr = [root / f"lr{i}.png" for i in range(4)]
-        for path in hr:
-            Image.fromarray(rng.integers(0, 256, (1200, 1600, 3), dtype=np.uint8)).save(path)
-        for path in lr:
-            Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(path)
+    def describe(self, config: Config) -> str:
         srn = config.srn
-        dataset = Stage2Patches(pairs=None, pair_hr_paths=hr, real_lr_paths=lr, unpaired_hr_paths=hr,
-                                hr_patch=srn.patch_size, scale=config.scale, seed=0, augment=True,
-                                small_images="pad", cache_mb=0)
-        batches = patch_batches(dataset, batch_size=srn.batch_size, start_batch=0, num_workers=0, seed=0)
-        return seconds_per_call(lambda: next(batches), device=torch.device("cpu"), steps=steps)
+        return (
+            f"batch {srn.batch_size} x {srn.patch_size}px HR, x{config.scale}, RRDB nf {srn.num_features} "
+            f"nb {srn.num_blocks} gc {srn.growth_channels}, pairs {srn.pairs}, adversarial {srn.adversarial}, "
+            f"perceptual {perceptual_note(srn.perceptual, srn.vgg_weights)}"
+        )
 
+    def batch_size(self, config: Config) -> int:
+        return config.srn.batch_size
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="paper")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--set", action="append", default=[], dest="overrides")
-    args = parser.parse_args()
+    def patch_size(self, config: Config) -> int:
+        return config.srn.patch_size
 
-    config = load_config(args.preset, (), args.overrides)
-    device = select_device(args.device)
-    srn = config.srn
-    bundle = build_srn_networks(config, load_init=False)
-    generator = bundle.generator.to(device)
-    discriminator = bundle.discriminator.to(device) if bundle.discriminator is not None else None
-    freq_filter = bundle.freq_filter.to(device) if bundle.freq_filter is not None else None
-    perceptual = None
-    if srn.perceptual == "vgg19":
-        perceptual = PerceptualLoss(VGGFeatures(srn.perceptual_layer, weights=None)).to(device)
-    trainer = SRNTrainer(
-        generator, discriminator, freq_filter, perceptual,
-        torch.optim.Adam(generator.parameters(), lr=srn.lr),
-        torch.optim.Adam(discriminator.parameters(), lr=srn.lr) if discriminator is not None else None,
-        ModelEMA(generator, srn.ema_decay), srn, config.scale,
-    )
-    batch = random_batch(config, device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    full = seconds_per_call(lambda: trainer.step(batch, adversarial=True), device=device, steps=args.steps)
-    note = peak_memory_note(device)
+    def build(self, config: Config, device: torch.device) -> Built:
+        """``dasr.stage2_srn.trainer.train_srn``'s trainer, on ``device``."""
+        srn = config.srn
+        precision = resolve_precision(config.train.amp, device)
+        bundle = build_srn_networks(config, load_init=False)
+        generator = bundle.generator.to(device).train()
+        discriminator = None if bundle.discriminator is None else bundle.discriminator.to(device).train()
+        perceptual = benchmark_perceptual(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, "srn")
+        optimizers, _ = build_optimization(
+            {"generator": generator, "discriminator": discriminator}, srn, total_iters=srn.pretrain_iters + srn.iters
+        )
+        ema = ModelEMA(generator, srn.ema_decay)  # a copy of the plain network, as the trainer makes it
+        trainer = SRNTrainer(
+            prepare_network(generator, config.train),
+            None if discriminator is None else prepare_network(discriminator, config.train),
+            None if bundle.freq_filter is None else bundle.freq_filter.to(device),
+            None if perceptual is None else perceptual.to(device),
+            optimizers["generator"],
+            optimizers.get("discriminator"),
+            ema,
+            srn,
+            config.scale,
+            precision=precision,
+            scaler_g=precision.grad_scaler(),
+            scaler_d=precision.grad_scaler(),
+        )
+        return Built(lambda batch: trainer.step(batch, adversarial=True), self._parts(trainer))
 
-    def generator_part() -> None:
-        generators_runs = 2 if srn.adversarial == "target" else 1  # pairs, and real LR for "target"
-        for name in ("pair_lr", "real_lr")[:generators_runs]:
-            weighted_l1(generator(batch[name]), torch.zeros_like(batch["pair_hr"])).backward()
+    def synthetic_batch(self, config: Config, device: torch.device) -> Batch:
+        srn, scale = config.srn, config.scale
+        hr, lr = srn.patch_size, srn.patch_size // scale
+        shapes = {"pair_lr": (3, lr), "pair_hr": (3, hr), "pair_weight": (1, lr), "real_lr": (3, lr), "unpaired_hr": (3, hr)}
+        return {name: torch.rand(srn.batch_size, c, s, s, device=device) for name, (c, s) in shapes.items()}
 
-    def perceptual_part() -> None:
-        sr = batch["pair_hr"].clone().requires_grad_(True)
-        perceptual(sr, batch["unpaired_hr"], None).backward()
+    def real_batches(self, config: Config, images: ImageSets, workdir: Path) -> Iterator[Batch]:
+        """The dataset and loader of ``dasr.stage2_srn.trainer.train_srn``, from batch 0."""
+        srn = config.srn
+        pairs_dir = write_generated_pairs(images.hr, config.scale, workdir / "pairs") if srn.pairs == "generated" else None
+        dataset = build_dataset(config, SRNData(hr_paths=images.hr, pairs_dir=pairs_dir, real_lr_paths=images.lr))
+        return patch_batches(
+            dataset, batch_size=srn.batch_size, start_batch=0, num_workers=config.data.num_workers, seed=config.seed
+        )
 
-    def discriminator_part() -> None:
-        images = batch["unpaired_hr"].clone().requires_grad_(True)
-        for _ in range(3):  # generator's adversarial term, then real and fake for D's own step
-            discriminator(freq_filter(images)).mean().backward()
+    @staticmethod
+    def _parts(trainer: SRNTrainer) -> dict[str, Step]:
+        """Forward + backward of each network alone, on the shapes the step gives it."""
+        generator, perceptual = trainer.generator, trainer.perceptual
+        discriminator, freq_filter = trainer.discriminator, trainer.freq_filter
+        forward = trainer.precision.forward
+        runs = 2 if trainer.settings.adversarial == "target" else 1  # pairs, and real LR for "target"
 
-    parts = {"generator (fwd+bwd)": generator_part}
-    if perceptual is not None:
-        parts["perceptual network (fwd+bwd)"] = perceptual_part
-    if discriminator is not None:
-        parts["discriminator (3 x fwd+bwd)"] = discriminator_part
-    print(
-        f"train-srn step, preset {args.preset}, {device.type} ({torch.get_num_threads()} threads), "
-        f"batch {srn.batch_size} x {srn.patch_size}px HR, x{config.scale}, RRDB nf {srn.num_features} "
-        f"nb {srn.num_blocks}, perceptual {srn.perceptual}, adversarial {srn.adversarial}: "
-        f"{1 / full:.2f} it/s ({full * 1000:.0f} ms/step){note}"
-    )
-    print(f"  {'part':34s} {'ms':>8s} {'% of step':>10s}")
-    for name, fn in parts.items():
-        seconds = seconds_per_call(fn, device=device, steps=args.steps)
-        print(f"  {name:34s} {seconds * 1000:8.1f} {100 * seconds / full:9.0f}%")
-    loading = data_seconds(config, max(2, args.steps // 2))
-    print(f"  {'data loading, 1 process (CPU)':34s} {loading * 1000:8.1f} {100 * loading / full:9.0f}%"
-          "  (hidden by data.num_workers worker processes when they keep up)")
+        def generator_part(batch: Batch) -> None:
+            for name in ("pair_lr", "real_lr")[:runs]:
+                weighted_l1(forward(generator, batch[name]), torch.zeros_like(batch["pair_hr"])).backward()
+
+        def perceptual_part(batch: Batch) -> None:
+            sr = batch["pair_hr"].clone().requires_grad_(True)
+            forward(perceptual, sr, batch["unpaired_hr"], batch["pair_weight"]).backward()
+
+        def discriminator_part(batch: Batch) -> None:
+            images = batch["unpaired_hr"].clone().requires_grad_(True)
+            for _ in range(3):  # generator's adversarial term, then real and fake for D's own step
+                forward(discriminator, freq_filter(images)).mean().backward()
+
+        parts: dict[str, Step] = {"generator (fwd+bwd)": generator_part}
+        if perceptual is not None:
+            parts["perceptual network (fwd+bwd)"] = perceptual_part
+        if discriminator is not None:
+            parts["discriminator (3 x fwd+bwd)"] = discriminator_part
+        return parts
 
 
 if __name__ == "__main__":
-    main()
+    run(SRNStage(), __doc__)

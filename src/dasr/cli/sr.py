@@ -57,6 +57,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--fp32", action="store_true", help="no fp16 autocast on CUDA (the CPU always uses fp32)")
+    parser.add_argument(
+        "--no-optimize", action="store_true",
+        help="run the plain NCHW forward instead of the faster channels_last one (same results up to rounding)",
+    )
     parser.add_argument("--suffix", default="", metavar="S", help="appended to each output's name stem (default: none)")
     parser.add_argument(
         "--ext", choices=tuple(EXTENSIONS), default="png",
@@ -76,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.output.is_dir():
         raise DasrError(f"--output: '{args.output}' exists and is not a folder")
     jobs = plan_outputs(list_images(args.input, "--input"), args.output, suffix=args.suffix, ext=EXTENSIONS[args.ext])
-    upscaler = load_model(args.model, device=args.device, precision="fp32" if args.fp32 else "auto")
+    upscaler = load_model(
+        args.model, device=args.device, precision="fp32" if args.fp32 else "auto", optimize=not args.no_optimize
+    )
     started = time.perf_counter()
     summary = upscale_files(upscaler, jobs, overwrite=args.overwrite, tile=args.tile)
     for message in summary.failed:

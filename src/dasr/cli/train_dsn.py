@@ -15,6 +15,7 @@ from dasr.cli.options import (
     read_unpaired_folders,
     read_validation_pairs,
 )
+from dasr.engine.distributed import is_main_process, process_group
 from dasr.stage1_dsn.trainer import DSNData, train_dsn
 
 
@@ -23,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "train-dsn",
         help="stage 1: train the down-sampling network (DSN)",
         description="Train the down-sampling network that turns HR photos into LR images that look "
-        "like your real LR images. Rerunning the same command resumes from the last checkpoint.",
+        "like your real LR images. Rerunning the same command resumes from the last checkpoint. "
+        "Runs on several GPUs under torchrun (docs/distributed.md).",
     )
     add_unpaired_folder_options(parser)
     add_scale_option(parser)
@@ -38,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     hr_paths, lr_paths = read_unpaired_folders(args)
     data = DSNData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
-    checkpoint = train_dsn(config, data, args.out, resume_from=args.resume)
+    with process_group(config.device):
+        checkpoint = train_dsn(config, data, args.out, resume_from=args.resume)
+        if not is_main_process():
+            return 0
     print(f"DSN checkpoint: {checkpoint}")
     print(f"next: dasr generate --dsn {args.out} --hr {args.hr} --out PAIRS_DIR")
     return 0

@@ -16,6 +16,7 @@ from dasr.cli.options import (
     read_validation_pairs,
 )
 from dasr.config.schema import SRNConfig
+from dasr.engine.distributed import is_main_process, process_group
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
 from dasr.stage2_srn.trainer import SRNData, check_unsupervised_inputs, train_srn
@@ -28,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train the super-resolution network on the pairs 'dasr generate' made, with the "
         "real LR images as the target domain (the paper), or on bicubic pairs (--set srn.pairs=bicubic), "
         "or supervised on real aligned pairs (--paired-lr/--paired-hr). Rerunning the same command "
-        "resumes from the last checkpoint.",
+        "resumes from the last checkpoint. Runs on several GPUs under torchrun (docs/distributed.md).",
     )
     unsupervised = parser.add_argument_group("unsupervised training (the paper)")
     unsupervised.add_argument(
@@ -84,7 +85,11 @@ def read_data(args: argparse.Namespace, srn: SRNConfig) -> SRNData:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    checkpoint = train_srn(config, read_data(args, config.srn), args.out, resume_from=args.resume)
+    data = read_data(args, config.srn)
+    with process_group(config.device):
+        checkpoint = train_srn(config, data, args.out, resume_from=args.resume)
+        if not is_main_process():
+            return 0
     print(f"SRN checkpoint: {checkpoint}")
     best = RunDir(args.out, create=False).best_checkpoint
     if best.is_file():

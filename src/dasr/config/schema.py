@@ -36,6 +36,14 @@ class TrainConfig:
     val_every: int = 1000
     keep_checkpoints: int = 2
     """Numbered checkpoints kept besides ``last`` (0 keeps only ``last``)."""
+    amp: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    """Mixed precision of the network forwards on CUDA (losses stay float32): ``auto`` is bf16
+    where the GPU computes it natively, else fp16 (with loss scaling); ``fp32`` turns it off
+    (not ``off``, which YAML reads as a boolean). The CPU always trains in float32."""
+    channels_last: bool = False
+    """Run the convolutions in the NHWC layout (often faster on tensor cores)."""
+    compile: bool = False
+    """``torch.compile`` the generator and discriminator for training (the first steps compile)."""
 
 
 @dataclass

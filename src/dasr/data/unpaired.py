@@ -86,17 +86,28 @@ def check_patch_options(*, hr_patch: int, scale: int, seed: int) -> None:
 
 
 def patch_batches(
-    dataset: Dataset, *, batch_size: int, start_batch: int, num_workers: int, seed: int
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    start_batch: int,
+    num_workers: int,
+    seed: int,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Endless batches; batch ``b`` holds the ``batch_size`` samples from ``b * batch_size`` on.
 
     Starting at ``start_batch`` therefore continues a resumed run exactly. ``seed`` feeds the
     loader's own generator, from which DataLoader draws its worker seeds; without it, starting
     the loader would consume the global torch RNG and shift the trainer's random draws.
+
+    With ``world_size`` data-parallel processes, process ``rank`` gets its contiguous
+    ``batch_size / world_size`` of each global batch: the processes together draw the samples
+    one process would, and indices stay global, so a resumed run may use another process count.
     """
     loader = DataLoader(
         dataset,
-        batch_sampler=_ConsecutiveBatches(batch_size, start_batch),
+        batch_sampler=_ConsecutiveBatches(batch_size, start_batch, rank, world_size),
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
         pin_memory=torch.cuda.is_available(),
@@ -106,15 +117,21 @@ def patch_batches(
 
 
 class _ConsecutiveBatches(Sampler[list[int]]):
-    """Batch ``b`` is the index range ``[b * size, (b + 1) * size)``, for ``b`` from ``start``."""
+    """Batch ``b`` is the index range ``[b * size, (b + 1) * size)``, for ``b`` from ``start``;
+    of it, share ``rank`` of ``shares`` equal consecutive parts."""
 
-    def __init__(self, size: int, start: int) -> None:
+    def __init__(self, size: int, start: int, rank: int = 0, shares: int = 1) -> None:
+        if size % shares or not 0 <= rank < shares:
+            raise ValueError(f"cannot take share {rank} of {shares} of a batch of {size}")
         self._size = size
         self._start = start
+        self._share = size // shares
+        self._offset = rank * self._share
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in itertools.count(self._start):
-            yield list(range(batch * self._size, (batch + 1) * self._size))
+            first = batch * self._size + self._offset
+            yield list(range(first, first + self._share))
 
 
 class ArrayCache:

@@ -3,14 +3,19 @@
 A stage supplies its networks, optimizers and schedulers (a ``Trainable``) and a ``step``
 function; this module owns everything that makes a run resumable and observable, so the two
 stages cannot drift apart in how they checkpoint, log or stop.
+
+Under ``torchrun`` (``dasr.engine.distributed``) every process runs this loop in step: only
+process 0 writes the config, log, samples, validation results and checkpoints (with its random
+state) and shows a progress bar; logged losses are the means over the processes, i.e. the
+losses of the global batch; a Ctrl-C on any process stops all of them after the same iteration.
 """
 
 from __future__ import annotations
 
 import signal
 import warnings
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -20,6 +25,14 @@ from torch import nn
 from dasr.config.loader import config_from_dict, config_to_dict, diff_configs
 from dasr.config.schema import Config
 from dasr.engine.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
+from dasr.engine.distributed import (
+    any_process,
+    barrier,
+    check_replicas,
+    is_main_process,
+    mean_over_processes,
+    reseed_other_processes,
+)
 from dasr.engine.metric_log import MetricLog
 from dasr.engine.progress import progress
 from dasr.engine.run_dir import RunDir
@@ -28,17 +41,23 @@ from dasr.errors import DasrError
 
 @dataclass
 class Trainable:
-    """Everything that learns: saved in and restored from checkpoints, all together."""
+    """Everything that learns: saved in and restored from checkpoints, all together.
+
+    ``modules`` are the plain networks (not their DDP or compiled wrappers), so checkpoints hold
+    plain parameter names. ``scalers``: the fp16 loss scalers, per optimizer name.
+    """
 
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+    scalers: dict[str, torch.amp.GradScaler] = field(default_factory=dict)
 
     def state_dict(self) -> dict:
         return {
             **{name: module.state_dict() for name, module in self.modules.items()},
             "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers.items()},
             "schedulers": {name: scheduler.state_dict() for name, scheduler in self.schedulers.items()},
+            "scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -48,6 +67,11 @@ class Trainable:
             optimizer.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
+        for name, scaler in self.scalers.items():
+            # Empty when saved without fp16 (or before scalers existed): the scaler starts afresh.
+            saved = state.get("scalers", {}).get(name)
+            if saved:
+                scaler.load_state_dict(saved)
 
     def first_non_finite(self) -> str | None:
         """The name of a parameter holding NaN or Inf, if any: such weights are never saved."""
@@ -114,14 +138,17 @@ def run_training(
     checkpoint. ``step(iteration)`` trains one iteration and returns detached loss tensors.
 
     Ctrl-C once finishes the current iteration, saves a checkpoint and stops; the same command
-    then resumes exactly.
+    then resumes exactly. The hooks run on process 0 only.
     """
+    main = is_main_process()
     start = 0
     if resume_state is not None:
         trainable.load_state_dict(resume_state)
         restore_rng_state(resume_state["rng"])
         start = int(resume_state["iteration"])
-    run.save_config(config)
+    reseed_other_processes(config.seed, start)
+    if main:
+        run.save_config(config)
     every = config.train
 
     def checkpoint(iteration: int) -> Path:
@@ -129,6 +156,9 @@ def run_training(
         if bad is not None:
             raise DasrError(f"training diverged: '{bad}' holds NaN/Inf at iteration {iteration}; "
                             "lower the learning rate or set a gradient clip, then resume")
+        check_replicas(trainable.modules, iteration)
+        if not main:
+            return run.last_checkpoint
         state = {"format": checkpoint_format, "config": config_to_dict(config), "iteration": iteration,
                  **trainable.state_dict(), "rng": capture_rng_state()}
         return run.save_checkpoint(state, iteration, keep=every.keep_checkpoints)
@@ -140,9 +170,9 @@ def run_training(
     last = None
     sums: dict[str, torch.Tensor] = {}
     count = 0
-    with MetricLog(run.log_path, tensorboard_dir=run.tensorboard_dir, resume_step=start) as log, \
-            stop_requested() as should_stop:
-        bar = progress(total=total_iters, initial=start, desc=desc, enabled=show_progress)
+    log_file = MetricLog(run.log_path, tensorboard_dir=run.tensorboard_dir, resume_step=start) if main else nullcontext()
+    with log_file as log, stop_requested() as requested:
+        bar = progress(total=total_iters, initial=start, desc=desc, enabled=show_progress and main)
         try:
             for iteration in range(start + 1, end + 1):
                 losses = step(iteration)
@@ -152,30 +182,33 @@ def run_training(
                 count += 1
                 bar.update(1)
                 if iteration % every.log_every == 0 or iteration == end:
-                    means = {name: float(total) / count for name, total in sums.items()}
+                    totals = mean_over_processes(sums)
+                    means = {name: float(total) / count for name, total in totals.items()}
                     means["lr"] = next(iter(trainable.optimizers.values())).param_groups[0]["lr"]
-                    log.log(iteration, means, phase=hooks.phase(iteration))
+                    if log is not None:
+                        log.log(iteration, means, phase=hooks.phase(iteration))
                     bar.set_postfix({name: f"{value:.4g}" for name, value in means.items() if name != "lr"})
                     sums, count = {}, 0
-                if iteration % every.sample_every == 0 or iteration == end:
+                if main and (iteration % every.sample_every == 0 or iteration == end):
                     hooks.sample(iteration)
+                validating = hooks.validate is not None and (iteration % every.val_every == 0 or iteration == end)
                 metrics = None
-                if hooks.validate is not None and (iteration % every.val_every == 0 or iteration == end):
+                if main and validating:
                     metrics = hooks.validate(iteration)
                     log.log(iteration, metrics, phase="val")
-                if (
-                    metrics is not None
-                    or iteration % every.checkpoint_every == 0
-                    or iteration == end
-                    or should_stop()
-                ):
+                # Every process votes after process 0's validation, so none runs ahead into the
+                # next iteration's collectives while process 0 validates.
+                stop = any_process(requested())
+                if validating or iteration % every.checkpoint_every == 0 or iteration == end or stop:
                     last = checkpoint(iteration)
-                    if hooks.checkpointed is not None:
+                    if main and hooks.checkpointed is not None:
                         hooks.checkpointed(iteration, last, metrics)
-                if should_stop():
+                if stop:
+                    barrier()  # torchrun ends every process once one exits: let process 0 finish writing
                     raise KeyboardInterrupt
         finally:
             bar.close()
+    barrier()  # the last checkpoint is complete before any process returns its path
     return last
 
 

@@ -21,6 +21,11 @@ Precision: on CUDA the network runs under fp16 autocast by default (``precision=
 bfloat16, ``"fp32"`` for none); on the CPU it always runs in fp32, since CPU half precision is
 slow or unsupported and a request for it is answered with a warning, not a crash.
 
+Speed: by default the network runs in the channels_last layout (:mod:`dasr.inference.fast`):
+1.1x to 1.4x the plain NCHW forward on the CPUs measured, 1.3x on an H100 under fp16 autocast, with
+the same outputs up to float rounding; ``optimize=False`` (``dasr sr --no-optimize``) keeps the
+plain forward.
+
 An :class:`Upscaler` holds no per-call state, so threads may share one: the network stays in eval
 mode, every call runs under ``torch.inference_mode`` and writes no attribute.
 """
@@ -39,6 +44,7 @@ from dasr.data.image_io import Image, image_to_tensor, tensor_to_pixels, to_rgb
 from dasr.engine.atomic import PathLike
 from dasr.engine.device import select_device
 from dasr.errors import DasrError
+from dasr.inference.fast import prepare_for_inference
 from dasr.inference.loading import load_sr_network
 from dasr.inference.tiled import upscale_tiled
 from dasr.stage2_srn.validation import display_upscale
@@ -53,14 +59,19 @@ _PIL_NATIVE = {"L", "LA", "RGB", "RGBA", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 class Upscaler:
     """A loaded SR network on its device, ready to upscale images of any size (tiled)."""
 
-    def __init__(self, network: RRDBNet, info: dict[str, Any], device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(
+        self, network: RRDBNet, info: dict[str, Any], device: torch.device, dtype: torch.dtype, *, optimize: bool = True
+    ) -> None:
+        """Takes ``network`` over: it is moved, put in eval mode and, with ``optimize``, converted
+        to the channels_last layout in place (see :func:`prepare_for_inference`)."""
         if network.in_channels != 3 or network.out_channels != 3:
             raise DasrError(
                 f"model '{info.get('source')}' maps {network.in_channels} to {network.out_channels} channels; "
                 "only RGB models (3 to 3) are supported"
             )
-        self._network = network.to(device).eval().requires_grad_(False)
+        self._network = prepare_for_inference(network, device, optimize=optimize)
         self._info = dict(info)
+        self._optimized = self._network.conv_first.weight.is_contiguous(memory_format=torch.channels_last)
         self._device = device
         self._dtype = dtype
 
@@ -72,9 +83,10 @@ class Upscaler:
     @property
     def info(self) -> dict[str, Any]:
         """Where the network came from and what it is (see :func:`load_sr_network`), plus the
-        ``device`` and ``precision`` it runs with; a copy, so callers cannot change the model's."""
+        ``device``, ``precision`` and whether it runs ``optimized`` (channels_last); a copy, so
+        callers cannot change the model's."""
         precision = next(name for name, dtype in PRECISIONS.items() if dtype == self._dtype)
-        return {**self._info, "device": str(self._device), "precision": precision}
+        return {**self._info, "device": str(self._device), "precision": precision, "optimized": self._optimized}
 
     @overload
     def upscale(self, image: PILImage.Image, *, tile: int | None = None) -> PILImage.Image: ...
@@ -138,16 +150,19 @@ class Upscaler:
         return output, alpha_sr.clamp(0, 1)[0, 0].numpy()
 
 
-def load_model(path: PathLike, *, device: str | torch.device = "auto", precision: str = "auto") -> Upscaler:
+def load_model(
+    path: PathLike, *, device: str | torch.device = "auto", precision: str = "auto", optimize: bool = True
+) -> Upscaler:
     """An :class:`Upscaler` for the model at ``path``: our ``model.safetensors``, a ``dasr fit`` or
     ``dasr train-srn`` run folder, a stage-2 checkpoint or any RRDB weights file (BasicSR,
     Real-ESRGAN, ESRGAN, mmsr). ``device``: auto, cpu, cuda or cuda:N; ``precision``: auto, fp32,
-    fp16 or bf16 (CUDA only; the CPU always computes in fp32)."""
+    fp16 or bf16 (CUDA only; the CPU always computes in fp32); ``optimize=False``: the plain NCHW
+    forward instead of the faster channels_last one."""
     if precision not in PRECISIONS:
         raise DasrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     network, info = load_sr_network(path)
     target = select_device(str(device), "device")
-    return Upscaler(network, info, target, _autocast_type(precision, target))
+    return Upscaler(network, info, target, _autocast_type(precision, target), optimize=optimize)
 
 
 def _autocast_type(precision: str, device: torch.device) -> torch.dtype:

@@ -9,6 +9,11 @@ stage it was in. With ``srn.pairs=bicubic`` stage 1 and 1.5 are skipped.
       pairs/               stage-1.5 output (dasr generate)
       srn/                 stage-2 run folder (dasr train-srn)
       model.safetensors    the final model (EMA weights), see dasr.inference.model_file
+
+Under ``torchrun`` both training stages run on every process; stage 1.5 and the model file are
+written by process 0 alone while the others wait (generation is a small part of the run, and
+one writer keeps the folder's manifest simple). ``RUN`` must be on a file system every process
+sees, since stage 2 reads the pairs process 0 wrote.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dasr.config.schema import Config
-from dasr.engine.device import select_device
+from dasr.engine.distributed import barrier, is_main_process, training_device
 from dasr.inference.loading import load_sr_network
 from dasr.inference.model_file import MODEL_FILE_NAME, save_model
 from dasr.stage1_5_maps.generate import generate_pairs
@@ -47,7 +52,11 @@ def fit(config: Config, data: FitData, out: Path, *, preset: str, show_progress:
         out / "srn",
         show_progress=show_progress,
     )
-    return export_model(srn_checkpoint, out / MODEL_FILE_NAME, preset=preset, data=data)
+    model = out / MODEL_FILE_NAME
+    if is_main_process():
+        export_model(srn_checkpoint, model, preset=preset, data=data)
+    barrier()
+    return model
 
 
 def make_generated_pairs(config: Config, data: FitData, out: Path, *, show_progress: bool = True) -> Path:
@@ -56,15 +65,17 @@ def make_generated_pairs(config: Config, data: FitData, out: Path, *, show_progr
     all train on one set of generated pairs."""
     train_dsn(config, DSNData(data.hr_paths, data.lr_paths, data.val_pairs), out / "dsn", show_progress=show_progress)
     pairs_dir = out / "pairs"
-    generate_pairs(
-        load_dsn(out / "dsn"),
-        data.hr_paths,
-        pairs_dir,
-        scale=config.scale,
-        tile=config.generate.tile,
-        device=select_device(config.device),
-        progress=show_progress,
-    )
+    if is_main_process():
+        generate_pairs(
+            load_dsn(out / "dsn"),
+            data.hr_paths,
+            pairs_dir,
+            scale=config.scale,
+            tile=config.generate.tile,
+            device=training_device(config.device),
+            progress=show_progress,
+        )
+    barrier()
     return pairs_dir
 
 

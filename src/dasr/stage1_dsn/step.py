@@ -4,16 +4,22 @@ The generator step comes first, with the discriminator frozen, then the discrimi
 the detached generated images. Every discriminator activation the generator back-propagates
 through is therefore computed with the discriminator's current weights: the released code
 reused activations from before the discriminator's optimizer step, which PyTorch >= 1.5 rejects.
+
+The frozen discriminator of the generator step is called unwrapped (see
+``dasr.engine.distributed.data_parallel``): its DDP wrapper would wait for gradients of
+parameters that get none. Networks run in ``precision`` (``train.amp``); losses in float32.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from dasr.config.schema import DSNConfig
+from dasr.engine.distributed import unwrap
+from dasr.engine.precision import Precision, scaled_step
 from dasr.losses.content import weighted_l1
 from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
 from dasr.ops.frequency import FrequencyFilter, low_frequency
@@ -22,7 +28,12 @@ from dasr.ops.resize import bicubic_downscale
 
 @dataclass
 class DSNTrainer:
-    """The networks, optimizers and losses of stage 1; ``step`` runs one iteration."""
+    """The networks, optimizers and losses of stage 1; ``step`` runs one iteration.
+
+    ``generator`` and ``discriminator`` are what the training forwards call (possibly DDP or
+    compiled wrappers, ``dasr.engine.acceleration``); ``scaler_g`` and ``scaler_d`` are the loss
+    scalers of the two optimizers (disabled unless ``precision`` is fp16).
+    """
 
     generator: nn.Module
     discriminator: nn.Module
@@ -32,6 +43,9 @@ class DSNTrainer:
     optimizer_d: torch.optim.Optimizer
     settings: DSNConfig
     scale: int
+    precision: Precision = field(default_factory=Precision)
+    scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
+    scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
 
     def step(self, hr: torch.Tensor, real_lr: torch.Tensor, *, adversarial: bool) -> dict[str, torch.Tensor]:
         """One iteration on a batch of HR patches and unrelated real-LR patches.
@@ -39,9 +53,9 @@ class DSNTrainer:
         ``adversarial=False`` is the content-only pre-training: no discriminator is involved.
         Returns the detached loss values for logging (tensors: no device sync per step).
         """
-        settings = self.settings
+        settings, precision = self.settings, self.precision
         bicubic_lr = bicubic_downscale(hr, self.scale)
-        generated = self.generator(hr)
+        generated = precision.forward(self.generator, hr)
 
         if settings.content_space == "lowpass":
             content = weighted_l1(
@@ -52,26 +66,23 @@ class DSNTrainer:
         losses = {"content": content}
         total = settings.content_weight * content
         if self.perceptual is not None:
-            losses["perceptual"] = self.perceptual(generated, bicubic_lr)
+            losses["perceptual"] = precision.forward(self.perceptual, generated, bicubic_lr)
             total = total + settings.perceptual_weight * losses["perceptual"]
+        frozen = unwrap(self.discriminator)
         if adversarial:
-            self.discriminator.requires_grad_(False)
-            losses["adv_g"] = generator_adversarial_loss(self.discriminator(self.freq_filter(generated)))
+            frozen.requires_grad_(False)
+            losses["adv_g"] = generator_adversarial_loss(precision.forward(frozen, self.freq_filter(generated)))
             total = total + settings.adversarial_weight * losses["adv_g"]
         losses["total_g"] = total
 
-        self.optimizer_g.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer_g.step()
+        scaled_step(total, self.optimizer_g, self.scaler_g)
 
         if adversarial:
-            self.discriminator.requires_grad_(True)
-            real_logits = self.discriminator(self.freq_filter(real_lr))
-            fake_logits = self.discriminator(self.freq_filter(generated.detach()))
+            frozen.requires_grad_(True)
+            real_logits = precision.forward(self.discriminator, self.freq_filter(real_lr))
+            fake_logits = precision.forward(self.discriminator, self.freq_filter(generated.detach()))
             losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
-            self.optimizer_d.zero_grad(set_to_none=True)
-            losses["adv_d"].backward()
-            self.optimizer_d.step()
+            scaled_step(losses["adv_d"], self.optimizer_d, self.scaler_d)
             losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
             losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
         return {name: value.detach() for name, value in losses.items()}

@@ -3,6 +3,7 @@
 Everything that decides the next iteration is in the checkpoint (weights, optimizers,
 schedulers, RNG states, iteration) and data sampling is a pure function of (seed, sample
 index), so stopping after N iterations and resuming gives the same weights as not stopping.
+Under ``torchrun`` each process trains on its share of every batch (``dasr.engine.distributed``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import torch
 
 from dasr.config.schema import Config
 from dasr.data.unpaired import UnpairedPatches, patch_batches
-from dasr.engine.device import select_device, set_determinism
+from dasr.engine.acceleration import memory_format, prepare_network
+from dasr.engine.device import set_determinism
+from dasr.engine.distributed import is_main_process, per_process_batch, rank, training_device, world_size
 from dasr.engine.lr_schedule import build_optimization
+from dasr.engine.precision import resolve_precision
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
 from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
@@ -51,14 +55,16 @@ def train_dsn(
     ``stop_after`` ends the run after that many iterations in total, as if it were killed right
     after a checkpoint (tests use it to check that resuming is exact).
     """
-    run = RunDir(out)
+    run = RunDir(out, create=is_main_process())
     resume_state = open_resume_state(
         run, config, checkpoint_format=CHECKPOINT_FORMAT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
     )
-    set_determinism(config.deterministic)
-    device = select_device(config.device)
-    torch.manual_seed(config.seed)
     settings = config.dsn
+    per_process_batch(settings.batch_size, "dsn.batch_size")
+    set_determinism(config.deterministic)
+    device = training_device(config.device)
+    precision = resolve_precision(config.train.amp, device)
+    torch.manual_seed(config.seed)
     bundle = build_dsn_networks(config)
     generator = bundle.generator.to(device).train()
     discriminator = bundle.discriminator.to(device).train()
@@ -67,18 +73,25 @@ def train_dsn(
     optimizers, schedulers = build_optimization(
         {"generator": generator, "discriminator": discriminator}, settings, total_iters=total_iters
     )
+    scalers = {name: precision.grad_scaler() for name in optimizers}
     trainable = Trainable(
-        modules={"params": generator, "discriminator": discriminator}, optimizers=optimizers, schedulers=schedulers
+        modules={"params": generator, "discriminator": discriminator},
+        optimizers=optimizers,
+        schedulers=schedulers,
+        scalers=scalers,
     )
     trainer = DSNTrainer(
-        generator,
-        discriminator,
+        prepare_network(generator, config.train),
+        prepare_network(discriminator, config.train),
         bundle.freq_filter.to(device),
         perceptual.to(device) if perceptual is not None else None,
         optimizers["generator"],
         optimizers["discriminator"],
         settings,
         config.scale,
+        precision,
+        scalers["generator"],
+        scalers["discriminator"],
     )
     start = int(resume_state["iteration"]) if resume_state else 0
     batches = patch_batches(
@@ -96,16 +109,18 @@ def train_dsn(
         start_batch=start,
         num_workers=config.data.num_workers,
         seed=config.seed,
+        rank=rank(),
+        world_size=world_size(),
     )
+    layout = memory_format(config.train)
     last_hr: list[torch.Tensor] = []
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
         batch = next(batches)
-        hr = batch["hr"].to(device, non_blocking=True)
+        hr = batch["hr"].to(device, non_blocking=True, memory_format=layout)
         last_hr[:] = [hr[:1]]
-        return trainer.step(
-            hr, batch["lr"].to(device, non_blocking=True), adversarial=iteration > settings.pretrain_iters
-        )
+        real_lr = batch["lr"].to(device, non_blocking=True, memory_format=layout)
+        return trainer.step(hr, real_lr, adversarial=iteration > settings.pretrain_iters)
 
     def validate(iteration: int) -> dict[str, float]:
         return validate_dsn(generator, data.val_pairs, scale=config.scale, tile=config.generate.tile, device=device)

@@ -3,6 +3,9 @@
 GAN training makes the generator's weights jitter from step to step, and the jitter shows as
 flickering artifacts; the average of the recent weights is smoother and is what BasicSR and
 Real-ESRGAN ship. It is validated, sampled and saved as ``params_ema`` next to ``params``.
+
+The source may be the DDP or compiled wrapper the training step calls: the average is always of
+the plain network inside, so it has plain parameter names and never copies a wrapper.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import copy
 
 import torch
 from torch import nn
+
+from dasr.engine.distributed import unwrap
 
 
 class ModelEMA:
@@ -22,11 +27,12 @@ class ModelEMA:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
         self.decay = decay
-        self.model = copy.deepcopy(source).eval().requires_grad_(False)
+        self.model = copy.deepcopy(unwrap(source)).eval().requires_grad_(False)
 
     @torch.no_grad()
     def update(self, source: nn.Module) -> None:
         """Move the average towards ``source``'s current weights (the network it was copied from)."""
+        source = unwrap(source)
         averaged = list(self.model.parameters())
         current = [parameter.detach() for parameter in source.parameters()]
         # lerp(a, b, w) = a + w (b - a): with w = 1 - decay this is the formula above, and with

@@ -20,7 +20,13 @@ discriminator step on the detached SR images, so no gradient flows through discr
 activations computed before its last update.
 
 A step whose loss or gradient is NaN/Inf is skipped (the weights and the optimizer state stay
-as they were) with a warning; ``srn.max_bad_steps`` such iterations in a row stop the run.
+as they were) with a warning; ``srn.max_bad_steps`` such iterations in a row stop the run. With
+fp16 loss scaling an Inf gradient is first the scaler's business: it skips the step and lowers
+its scale, which is how it finds the largest safe scale, so that is not counted. Under torchrun
+the decision is taken over all processes, so that every replica skips the same steps.
+
+Networks run in ``precision`` (``train.amp``), losses in float32. The frozen discriminator of
+the generator step is called unwrapped, as in stage 1 (``dasr.stage1_dsn.step``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import torch
 from torch import Tensor, nn
 
 from dasr.config.schema import SRNConfig
+from dasr.engine.distributed import all_processes, unwrap
+from dasr.engine.precision import Precision
 from dasr.errors import DasrError
 from dasr.losses.content import weighted_l1
 from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
@@ -46,7 +54,9 @@ class SRNTrainer:
     """The networks, optimizers and losses of stage 2; ``step`` runs one iteration.
 
     ``discriminator``, ``freq_filter`` and ``optimizer_d`` are ``None`` exactly when
-    ``settings.adversarial == "none"``.
+    ``settings.adversarial == "none"``. ``generator`` and ``discriminator`` are what the
+    training forwards call (possibly DDP or compiled wrappers); ``scaler_g`` and ``scaler_d``
+    are the optimizers' loss scalers (disabled unless ``precision`` is fp16).
     """
 
     generator: nn.Module
@@ -58,6 +68,9 @@ class SRNTrainer:
     ema: ModelEMA
     settings: SRNConfig
     scale: int
+    precision: Precision = field(default_factory=Precision)
+    scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
+    scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
     bad_steps: int = field(default=0, init=False)
     """Iterations in a row that skipped an optimizer step."""
 
@@ -77,38 +90,43 @@ class SRNTrainer:
         warnings. Returns the detached losses for logging (tensors: no extra device sync) and
         ``skipped``: 1 when an optimizer step was skipped for NaN/Inf, else 0.
         """
-        settings = self.settings
+        settings, precision = self.settings, self.precision
         pair_hr = batch["pair_hr"]
         pair_lr = self.pair_lr(batch)
         weight = batch["pair_weight"] if settings.weighting == "map" else None
-        sr = self.generator(pair_lr)
+        sr = precision.forward(self.generator, pair_lr)
 
         losses = {"content": weighted_l1(sr, pair_hr, weight)}
         total = settings.content_weight * losses["content"]
         if adversarial and self.perceptual is not None:
-            losses["perceptual"] = self.perceptual(sr, pair_hr, weight)
+            losses["perceptual"] = precision.forward(self.perceptual, sr, pair_hr, weight)
             total = total + settings.perceptual_weight * losses["perceptual"]
         with_gan = adversarial and self.discriminator is not None
         if with_gan:
             fake, real = self.adversarial_pair(batch, sr)
-            self.discriminator.requires_grad_(False)
-            losses["adv_g"] = generator_adversarial_loss(self.discriminator(self.freq_filter(fake)))
+            frozen = unwrap(self.discriminator)
+            frozen.requires_grad_(False)
+            losses["adv_g"] = generator_adversarial_loss(precision.forward(frozen, self.freq_filter(fake)))
             total = total + settings.adversarial_weight * losses["adv_g"]
         losses["total_g"] = total
 
         problems: list[str] = []
-        problem = self._optimize(self.optimizer_g, self.generator, total, settings.grad_clip, "generator")
+        problem = self._optimize(
+            self.optimizer_g, self.scaler_g, self.generator, total, settings.grad_clip, "generator"
+        )
         if problem is None:
             self.ema.update(self.generator)
         else:
             problems.append(problem)
 
         if with_gan:
-            self.discriminator.requires_grad_(True)
-            real_logits = self.discriminator(self.freq_filter(real))
-            fake_logits = self.discriminator(self.freq_filter(fake.detach()))
+            frozen.requires_grad_(True)
+            real_logits = precision.forward(self.discriminator, self.freq_filter(real))
+            fake_logits = precision.forward(self.discriminator, self.freq_filter(fake.detach()))
             losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
-            problem = self._optimize(self.optimizer_d, self.discriminator, losses["adv_d"], None, "discriminator")
+            problem = self._optimize(
+                self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None, "discriminator"
+            )
             if problem is not None:
                 problems.append(problem)
             losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
@@ -130,26 +148,36 @@ class SRNTrainer:
         """``(fake, real)`` the discriminator compares: SR(real LR) vs unpaired HR for
         ``target`` (Eq. 5), SR(pair LR) vs the pairs' HR for ``source``."""
         if self.settings.adversarial == "target":
-            return self.generator(batch["real_lr"]), batch["unpaired_hr"]
+            return self.precision.forward(self.generator, batch["real_lr"]), batch["unpaired_hr"]
         return sr_pairs, batch["pair_hr"]
 
     @staticmethod
     def _optimize(
-        optimizer: torch.optim.Optimizer, module: nn.Module, loss: Tensor, clip: float | None, name: str
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        module: nn.Module,
+        loss: Tensor,
+        clip: float | None,
+        name: str,
     ) -> str | None:
         """Back-propagate ``loss`` and step ``optimizer`` (gradient norm clipped to ``clip``),
-        unless the loss or the gradient is NaN/Inf: then the gradients are dropped and the
-        problem is returned. One device sync decides both."""
+        unless the loss or the gradient is NaN/Inf on some process: then the gradients are
+        dropped and the problem is returned. One device sync decides both. With loss scaling,
+        an Inf gradient of a finite loss is left to the scaler (it skips the step)."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         gradients = [parameter for parameter in module.parameters() if parameter.grad is not None]
         # An infinite limit makes clip_grad_norm_ only measure (and works on torch < 2.6).
         norm = torch.nn.utils.clip_grad_norm_(gradients, float("inf") if clip is None else clip)
-        loss_finite, gradient_finite = torch.stack([torch.isfinite(loss), torch.isfinite(norm)]).tolist()
-        if loss_finite and gradient_finite:
-            optimizer.step()
+        finite = all_processes(torch.stack([torch.isfinite(loss), torch.isfinite(norm)]))
+        loss_finite, gradient_finite = finite.tolist()
+        if loss_finite and (gradient_finite or scaler.is_enabled()):
+            scaler.step(optimizer)
+            scaler.update()
             return None
         optimizer.zero_grad(set_to_none=True)
+        scaler.update()  # unscale_ was called: the scaler must close this iteration either way
         return f"the {name} {'loss' if not loss_finite else 'gradient'} is NaN/Inf"
 
     def _count_bad(self, problems: list[str], iteration: int | None) -> None:

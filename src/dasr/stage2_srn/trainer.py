@@ -4,6 +4,7 @@ Like stage 1, everything that decides the next iteration is in the checkpoint (g
 EMA, discriminator, optimizers, schedulers, RNG states, iteration) and data sampling is a pure
 function of (seed, sample index), so stopping and resuming gives the weights of an
 uninterrupted run. ``checkpoints/best.pth`` is the validated checkpoint with the best PSNR.
+Under ``torchrun`` each process trains on its share of every batch (``dasr.engine.distributed``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from dasr.config.schema import Config, SRNConfig
 from dasr.data.paired import generated_pairs, real_pairs
 from dasr.data.stage2 import Stage2Patches
 from dasr.data.unpaired import patch_batches
-from dasr.engine.device import select_device, set_determinism
+from dasr.engine.acceleration import memory_format, prepare_network
+from dasr.engine.device import set_determinism
+from dasr.engine.distributed import is_main_process, per_process_batch, rank, training_device, world_size
 from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.metric_log import read_metric_log
+from dasr.engine.precision import resolve_precision
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
 from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
@@ -145,35 +149,41 @@ def train_srn(
     checkpoint. ``stop_after`` ends the run after that many iterations in total, as if it were
     killed right after a checkpoint (tests use it to check that resuming is exact)."""
     config = resolve_settings(config, supervised=data.supervised)
-    run = RunDir(out)
+    per_process_batch(config.srn.batch_size, "srn.batch_size")
+    run = RunDir(out, create=is_main_process())
     resume_state = open_resume_state(
         run, config, checkpoint_format=CHECKPOINT_FORMAT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
     )
     start = int(resume_state["iteration"]) if resume_state else 0
     dataset = build_dataset(config, data)
     set_determinism(config.deterministic)
-    device = select_device(config.device)
+    device = training_device(config.device)
+    precision = resolve_precision(config.train.amp, device)
     torch.manual_seed(config.seed)
     srn = config.srn
     # A resumed run takes every weight from its checkpoint: srn.init is not read again.
     bundle = build_srn_networks(config, load_init=resume_state is None)
     generator = bundle.generator.to(device).train()
     discriminator = None if bundle.discriminator is None else bundle.discriminator.to(device).train()
-    ema = ModelEMA(generator, srn.ema_decay)
+    ema = ModelEMA(generator, srn.ema_decay)  # a copy of the plain network, before any wrapping
+    trained_generator = prepare_network(generator, config.train)
+    trained_discriminator = None if discriminator is None else prepare_network(discriminator, config.train)
     perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
     total_iters = srn.pretrain_iters + srn.iters
     optimizers, schedulers = build_optimization(
         {"generator": generator, "discriminator": discriminator}, srn, total_iters=total_iters
     )
     modules = {"params": generator, "params_ema": ema.model, "discriminator": discriminator}
+    scalers = {name: precision.grad_scaler() for name in optimizers}
     trainable = Trainable(
         modules={name: module for name, module in modules.items() if module is not None},
         optimizers=optimizers,
         schedulers=schedulers,
+        scalers=scalers,
     )
     trainer = SRNTrainer(
-        generator,
-        discriminator,
+        trained_generator,
+        trained_discriminator,
         None if bundle.freq_filter is None else bundle.freq_filter.to(device),
         None if perceptual is None else perceptual.to(device),
         optimizers["generator"],
@@ -181,14 +191,26 @@ def train_srn(
         ema,
         srn,
         config.scale,
+        precision,
+        scalers["generator"],
+        scalers.get("discriminator", precision.grad_scaler()),
     )
     batches = patch_batches(
-        dataset, batch_size=srn.batch_size, start_batch=start, num_workers=config.data.num_workers, seed=config.seed
+        dataset,
+        batch_size=srn.batch_size,
+        start_batch=start,
+        num_workers=config.data.num_workers,
+        seed=config.seed,
+        rank=rank(),
+        world_size=world_size(),
     )
+    layout = memory_format(config.train)
     last_batch: list[dict[str, torch.Tensor]] = []
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
-        batch = {name: tensor.to(device, non_blocking=True) for name, tensor in next(batches).items()}
+        batch = {
+            name: tensor.to(device, non_blocking=True, memory_format=layout) for name, tensor in next(batches).items()
+        }
         last_batch[:] = [{name: tensor[:1] for name, tensor in batch.items()}]
         return trainer.step(batch, adversarial=iteration > srn.pretrain_iters, iteration=iteration)
 
@@ -197,7 +219,9 @@ def train_srn(
 
     validate = checkpointed = None
     if data.val_pairs:
-        validator = SRNValidator(
+        # Every process needs the hook (validated iterations are checkpointed by all), but only
+        # process 0 validates, so only it loads LPIPS.
+        validator = None if not is_main_process() else SRNValidator(
             data.val_pairs,
             scale=config.scale,
             # In LR pixels: RRDBNet needs ~15 pixels of context per block (350 at 23 blocks),
