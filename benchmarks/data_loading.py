@@ -19,14 +19,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from dasr.config.loader import load_config
-from dasr.config.schema import Config
-
 from image_sets import ImageSets, image_sets
 from table import Column, format_table, write_json
 from train_bench import Stage, warmup_batches
 from train_dsn_speed import DSNStage
 from train_srn_speed import SRNStage
+
+from dasr.config.loader import load_config
+from dasr.config.schema import Config
 
 
 def batch_ms(stage: Stage, config: Config, images: ImageSets, workdir: Path, *, batches: int) -> tuple[float, float]:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from timing import seconds_per_call
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
-
-from timing import seconds_per_call
 
 
 def count_flops(fn: Callable[[], object]) -> int:

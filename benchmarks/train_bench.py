@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
+from flops import count_flops, reference_conv_rate
+from image_sets import ImageSets, image_sets
+from table import Column, format_table, write_json
+from timing import peak_memory_gib, seconds_per_call, synchronize
 from torch import Tensor, nn
 from torchvision.models import VGG19_Weights
 
@@ -42,11 +46,6 @@ from dasr.losses.perceptual import (
     build_perceptual_loss,
     hub_cache_path,
 )
-
-from flops import count_flops, reference_conv_rate
-from image_sets import ImageSets, image_sets
-from table import Column, format_table, write_json
-from timing import peak_memory_gib, seconds_per_call, synchronize
 
 Batch = dict[str, Tensor]
 Step = Callable[[Batch], object]
@@ -241,7 +240,7 @@ def run(stage: Stage, description: str) -> dict[str, object]:
 def to_device(batch: Batch, config: Config, device: torch.device) -> Batch:
     """A loader batch on the device as the trainers copy it (in the ``train.channels_last``
     layout)."""
-    layout = memory_format(config.train)
+    layout = memory_format(config.train, device)
     return {name: tensor.to(device, non_blocking=True, memory_format=layout) for name, tensor in batch.items()}
 
 
@@ -358,7 +357,7 @@ def _parser(description: str) -> argparse.ArgumentParser:
         "(default: all four on CUDA, eager,channels_last on a CPU, where compiling takes minutes)",
     )
     parser.add_argument(
-        "--amp", choices=("auto", "bf16", "fp16", "off"), help="sets train.amp (default: the config's, auto)"
+        "--amp", choices=("auto", "bf16", "fp16", "fp32"), help="sets train.amp (default: the config's, auto)"
     )
     parser.add_argument("--hr", type=Path, help="HR image folder for the data-loading measurement")
     parser.add_argument("--lr", type=Path, help="real-LR image folder (default: synthetic images)")

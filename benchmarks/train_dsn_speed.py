@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from image_sets import ImageSets
+from train_bench import Batch, Built, benchmark_perceptual, perceptual_note, run
 
 from dasr.config.schema import Config
 from dasr.data.unpaired import UnpairedPatches, patch_batches
@@ -25,9 +27,6 @@ from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.precision import resolve_precision
 from dasr.stage1_dsn.networks import build_dsn_networks
 from dasr.stage1_dsn.step import DSNTrainer
-
-from image_sets import ImageSets
-from train_bench import Batch, Built, benchmark_perceptual, perceptual_note, run
 
 
 class DSNStage:

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from image_sets import ImageSets, write_generated_pairs
+from train_bench import Batch, Built, Step, benchmark_perceptual, perceptual_note, run
 
 from dasr.config.schema import Config
 from dasr.data.unpaired import patch_batches
@@ -31,9 +33,6 @@ from dasr.stage2_srn.ema import ModelEMA
 from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.step import SRNTrainer
 from dasr.stage2_srn.trainer import SRNData, build_dataset, resolve_settings
-
-from image_sets import ImageSets, write_generated_pairs
-from train_bench import Batch, Built, Step, benchmark_perceptual, perceptual_note, run
 
 
 class SRNStage:

@@ -16,6 +16,7 @@ import torch
 
 from dasr.config.loader import load_config
 from dasr.data.folders import list_images
+from dasr.engine.acceleration import uses_channels_last
 from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.precision import Precision, resolve_precision
@@ -32,7 +33,11 @@ CUDA = torch.device("cuda")
 
 def test_speed_keys_default_to_auto_precision_and_plain_networks() -> None:
     train = load_config("paper").train
-    assert (train.amp, train.channels_last, train.compile) == ("auto", False, False)
+    assert (train.amp, train.channels_last, train.compile) == ("auto", None, False)
+    assert uses_channels_last(train, torch.device("cuda"))
+    assert not uses_channels_last(train, torch.device("cpu"))
+    forced = load_config("paper", (), ["train.channels_last=false"]).train
+    assert not uses_channels_last(forced, torch.device("cuda"))
     # fp32, not "off": YAML (files and --set alike) would read off as the boolean false.
     assert load_config("paper", (), ["train.amp=fp32"]).train.amp == "fp32"
     with pytest.raises(DasrError, match="'auto', 'bf16', 'fp16', 'fp32'"):

@@ -18,11 +18,11 @@ from tests.conftest import TINY_DSN, TINY_SRN
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-import train_dsn_speed  # noqa: E402
-import train_srn_speed  # noqa: E402
-from flops import count_flops  # noqa: E402
-from image_sets import write_generated_pairs  # noqa: E402
-from train_bench import Variant, run  # noqa: E402
+import train_dsn_speed
+import train_srn_speed
+from flops import count_flops
+from image_sets import write_generated_pairs
+from train_bench import Variant, run
 
 
 def test_flops_of_a_convolution_forward_and_backward() -> None:

@@ -15,7 +15,13 @@ from dasr.cli.main import main
 from dasr.config.loader import load_config
 from dasr.data.image_io import read_image
 from dasr.demo import dataset as dataset_module
-from dasr.demo.dataset import HR_PHOTOS, DemoData, REAL_LR_PHOTOS, VAL_PHOTOS, build_demo_data
+from dasr.demo.dataset import (
+    HR_PHOTOS,
+    REAL_LR_PHOTOS,
+    VAL_PHOTOS,
+    DemoData,
+    build_demo_data,
+)
 from dasr.demo.run import run_demo
 from tests.conftest import TINY_DSN, TINY_SRN
 

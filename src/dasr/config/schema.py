@@ -9,7 +9,7 @@ other presets only list what they change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 
 @dataclass
@@ -40,8 +40,10 @@ class TrainConfig:
     """Mixed precision of the network forwards on CUDA (losses stay float32): ``auto`` is bf16
     where the GPU computes it natively, else fp16 (with loss scaling); ``fp32`` turns it off
     (not ``off``, which YAML reads as a boolean). The CPU always trains in float32."""
-    channels_last: bool = False
-    """Run the convolutions in the NHWC layout (often faster on tensor cores)."""
+    channels_last: bool | None = None
+    """Run the convolutions in the NHWC layout. Unset: on for CUDA, where it measured 1.5x for
+    the ``paper`` DSN step and 1.02x for the SRN step on an H100 (bf16), off on a CPU, where
+    it was no faster (benchmarks/README.md)."""
     compile: bool = False
     """``torch.compile`` the generator and discriminator for training (the first steps compile)."""
 
@@ -71,7 +73,7 @@ class DSNConfig:
     perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
     perceptual_layer: str = "conv5_4"
     """VGG-19 layer whose pre-activation features are compared (ESRGAN: conv5_4)."""
-    vgg_weights: Optional[str] = None
+    vgg_weights: str | None = None
     """A local VGG-19 state dict; by default torchvision's cached ImageNet weights."""
     content_space: Literal["rgb", "lowpass"] = "rgb"
     """``lowpass``: the content loss compares only the low-frequency part (released code)."""
@@ -85,7 +87,7 @@ class DSNConfig:
     linear decay to zero over the last ``lr_decay_iters`` iterations (released code)."""
     lr_step: int = 10000
     lr_gamma: float = 0.5
-    lr_decay_iters: Optional[int] = None
+    lr_decay_iters: int | None = None
     """``linear`` schedule only: the rate falls to zero over this many final iterations;
     ``None`` decays over the second half. Exists because the released code keeps the rate for
     250 of its 400 epochs and decays over the last 150, which is not the midpoint."""
@@ -108,7 +110,7 @@ class SRNConfig:
     """RRDBNet ``nb`` (residual-in-residual dense blocks)."""
     growth_channels: int = 32
     """RRDBNet ``gc``."""
-    init: Optional[str] = None
+    init: str | None = None
     """Weights to start from: our checkpoints, BasicSR / Real-ESRGAN / ESRGAN RRDB files."""
     pairs: Literal["generated", "bicubic"] = "generated"
     """Training pairs: DSN(HR) from stage 1.5, or the bicubic downscale of HR (no DSN needed)."""
@@ -124,7 +126,7 @@ class SRNConfig:
     disc_norm: Literal["none", "instance", "batch"] = "none"
     perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
     perceptual_layer: str = "conv5_4"
-    vgg_weights: Optional[str] = None
+    vgg_weights: str | None = None
     patch_size: int = 128
     """HR patch size; LR patches are patch_size / scale."""
     batch_size: int = 16
@@ -134,7 +136,7 @@ class SRNConfig:
     lr_schedule: Literal["step", "linear"] = "step"
     lr_step: int = 10000
     lr_gamma: float = 0.5
-    lr_decay_iters: Optional[int] = None
+    lr_decay_iters: int | None = None
     pretrain_iters: int = 25000
     """Content-only (L1) iterations before the full loss."""
     iters: int = 50000
@@ -144,7 +146,7 @@ class SRNConfig:
     adversarial_weight: float = 0.005
     ema_decay: float = 0.999
     """Exponential moving average of the generator weights (saved as ``params_ema``); 0 = off."""
-    grad_clip: Optional[float] = None
+    grad_clip: float | None = None
     """Clip the generator's gradient norm to this value; ``None`` = no clipping."""
     max_bad_steps: int = 10
     """Consecutive NaN/Inf steps that are skipped before the run stops with an error."""

@@ -25,7 +25,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from dasr.data.image_io import decode_image, flip_transpose, image_size, image_to_tensor, to_rgb
+from dasr.data.image_io import (
+    decode_image,
+    flip_transpose,
+    image_size,
+    image_to_tensor,
+    to_rgb,
+)
 from dasr.errors import DasrError
 
 SmallImages = Literal["pad", "skip"]

@@ -10,7 +10,11 @@ scene into three disjoint groups:
   scoring (HR cropped to a multiple of the scale, as ``degrade`` returns it).
 
 Only colour photographs that scikit-image ships inside its wheel are used (``cat`` is
-``chelsea`` again, ``colorwheel`` is synthetic, the others are grey or need pooch). Flips or
+``chelsea`` again, ``colorwheel`` is synthetic, the others are grey or need pooch). The real-LR
+group must hold detailed scenes like the HR group: the discriminator of stage 1 cannot tell a
+degradation from a scene's own smoothness, so smooth real-LR scenes (``retina``, a fundus photo)
+teach the DSN to blur, and DASR then over-sharpens. ``motorcycle_left`` is the left view of
+scikit-image's stereo pair (its right view is not used). Flips or
 crops would add no scenes — training already draws random crops, flips and rotations — so each
 photo is one image. Every value is fixed (photo groups, degradation seed), so the set is the
 same on every machine.
@@ -31,7 +35,7 @@ from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
 
 HR_PHOTOS = ("astronaut", "hubble_deep_field", "immunohistochemistry")
-REAL_LR_PHOTOS = ("rocket", "retina")
+REAL_LR_PHOTOS = ("rocket", "motorcycle_left")
 VAL_PHOTOS = ("chelsea", "coffee")
 DEGRADATION = "phone-camera"
 SEED = 0
@@ -55,6 +59,8 @@ def _load_photo(name: str) -> Callable[[], np.ndarray]:
         from skimage import data as samples
     except ImportError as error:
         raise DasrError("the demo's photos come from scikit-image: pip install 'scikit-image>=0.21'") from error
+    if name == "motorcycle_left":
+        return lambda: samples.stereo_motorcycle()[0]
     return getattr(samples, name)
 
 

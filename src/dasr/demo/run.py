@@ -26,10 +26,21 @@ from pathlib import Path
 import torch.nn.functional as F
 
 from dasr.config.schema import Config
-from dasr.data.image_io import image_to_tensor, read_image, tensor_to_pixels, to_rgb, write_image
+from dasr.data.image_io import (
+    image_to_tensor,
+    read_image,
+    tensor_to_pixels,
+    to_rgb,
+    write_image,
+)
 from dasr.demo.dataset import build_demo_data
 from dasr.engine.device import select_device
-from dasr.evaluation import evaluate_pairs, match_pairs, super_resolve_folder, write_report
+from dasr.evaluation import (
+    evaluate_pairs,
+    match_pairs,
+    super_resolve_folder,
+    write_report,
+)
 from dasr.evaluation.metrics_table import METRICS
 from dasr.inference.api import load_model
 from dasr.pipeline.ablate import Result

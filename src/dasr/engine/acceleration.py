@@ -22,7 +22,7 @@ def prepare_network(module: nn.Module, train: TrainConfig) -> nn.Module:
     cores prefer); DDP wraps next; ``torch.compile`` wraps last, so that it sees DDP and can
     split its graph at DDP's gradient buckets, keeping communication overlapped with backward.
     """
-    if train.channels_last:
+    if uses_channels_last(train, next(module.parameters()).device):
         module.to(memory_format=torch.channels_last)
     prepared = data_parallel(module)
     if train.compile:
@@ -30,6 +30,11 @@ def prepare_network(module: nn.Module, train: TrainConfig) -> nn.Module:
     return prepared
 
 
-def memory_format(train: TrainConfig) -> torch.memory_format:
+def uses_channels_last(train: TrainConfig, device: torch.device) -> bool:
+    """``train.channels_last``, or where unset, whether ``device`` is a GPU (where it wins)."""
+    return device.type == "cuda" if train.channels_last is None else train.channels_last
+
+
+def memory_format(train: TrainConfig, device: torch.device) -> torch.memory_format:
     """The layout to move training batches to, matching the weights'."""
-    return torch.channels_last if train.channels_last else torch.contiguous_format
+    return torch.channels_last if uses_channels_last(train, device) else torch.contiguous_format

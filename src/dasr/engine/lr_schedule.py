@@ -6,7 +6,8 @@ LambdaLR`` applies it and stores its position in checkpoints.
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Protocol
+from collections.abc import Callable
+from typing import Literal, Protocol
 
 import torch
 from torch import nn

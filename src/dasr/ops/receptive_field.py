@@ -7,8 +7,8 @@ gives the exact input window each output pixel sees, without running the network
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Geometry:
     stride: int = 1
     padding: int = 0
 
-    def then(self, next_layer: "Geometry") -> "Geometry":
+    def then(self, next_layer: Geometry) -> Geometry:
         """The geometry of applying ``self`` first and ``next_layer`` on its output."""
         return Geometry(
             size=self.size + (next_layer.size - 1) * self.stride,

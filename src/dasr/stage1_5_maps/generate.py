@@ -25,7 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from dasr.data.image_io import image_to_tensor, read_image, tensor_to_pixels, to_rgb, write_image
+from dasr.data.image_io import (
+    image_to_tensor,
+    read_image,
+    tensor_to_pixels,
+    to_rgb,
+    write_image,
+)
 from dasr.data.pairs_folder import MANIFEST_FORMAT, MANIFEST_NAME, PairPaths
 from dasr.engine.atomic import atomic_write
 from dasr.engine.progress import progress as progress_bar

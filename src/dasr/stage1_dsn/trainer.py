@@ -17,12 +17,23 @@ from dasr.config.schema import Config
 from dasr.data.unpaired import UnpairedPatches, patch_batches
 from dasr.engine.acceleration import memory_format, prepare_network
 from dasr.engine.device import set_determinism
-from dasr.engine.distributed import is_main_process, per_process_batch, rank, training_device, world_size
+from dasr.engine.distributed import (
+    is_main_process,
+    per_process_batch,
+    rank,
+    training_device,
+    world_size,
+)
 from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.precision import resolve_precision
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
-from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
+from dasr.engine.training_loop import (
+    LoopHooks,
+    Trainable,
+    open_resume_state,
+    run_training,
+)
 from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage1_dsn.networks import CHECKPOINT_FORMAT, build_dsn_networks
@@ -112,7 +123,7 @@ def train_dsn(
         rank=rank(),
         world_size=world_size(),
     )
-    layout = memory_format(config.train)
+    layout = memory_format(config.train, device)
     last_hr: list[torch.Tensor] = []
 
     def step(iteration: int) -> dict[str, torch.Tensor]:

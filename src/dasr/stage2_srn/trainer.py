@@ -20,13 +20,24 @@ from dasr.data.stage2 import Stage2Patches
 from dasr.data.unpaired import patch_batches
 from dasr.engine.acceleration import memory_format, prepare_network
 from dasr.engine.device import set_determinism
-from dasr.engine.distributed import is_main_process, per_process_batch, rank, training_device, world_size
+from dasr.engine.distributed import (
+    is_main_process,
+    per_process_batch,
+    rank,
+    training_device,
+    world_size,
+)
 from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.precision import resolve_precision
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
-from dasr.engine.training_loop import LoopHooks, Trainable, open_resume_state, run_training
+from dasr.engine.training_loop import (
+    LoopHooks,
+    Trainable,
+    open_resume_state,
+    run_training,
+)
 from dasr.errors import DasrError
 from dasr.losses.perceptual import build_perceptual_loss
 from dasr.stage2_srn.ema import ModelEMA
@@ -204,7 +215,7 @@ def train_srn(
         rank=rank(),
         world_size=world_size(),
     )
-    layout = memory_format(config.train)
+    layout = memory_format(config.train, device)
     last_batch: list[dict[str, torch.Tensor]] = []
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
