@@ -12,7 +12,14 @@ from PIL import Image
 from torch import nn
 
 from dasr.data.image_io import write_image
-from dasr.data.paired import PairedPatches, generated_pairs, real_pairs
+from dasr.data.paired import (
+    PairedPatches,
+    PairSource,
+    generated_pairs,
+    mean_map_value,
+    real_pairs,
+)
+from dasr.data.unpaired import ArrayCache
 from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.receptive_field import Geometry
@@ -113,6 +120,32 @@ def test_weight_is_ones_without_a_map(tmp_path: Path) -> None:
     sample = dataset([(lr, hr, None)])[3]
     assert torch.equal(sample["weight"], torch.ones(1, 4, 4))
     np.testing.assert_array_equal(block_average(samples(sample["hr"]), 2), samples(sample["lr"]))
+
+
+def test_mean_map_value_is_the_pixel_mean_over_all_maps(tmp_path: Path) -> None:
+    a = write_block_pair(tmp_path, "a", (5, 6), 2, seed=1)
+    b = write_block_pair(tmp_path, "b", (3, 4), 2, seed=2)
+    lr_c, hr_c, _ = write_block_pair(tmp_path, "c", (2, 2), 2, seed=3)
+    maps = [np.load(a[2]), np.load(b[2])]
+    # Pixel-weighted: the larger map counts more, a pair without a map counts as 4 ones.
+    expected = (maps[0].sum(dtype=np.float64) + maps[1].sum(dtype=np.float64) + 4) / (30 + 12 + 4)
+    assert mean_map_value([a, b, (lr_c, hr_c, None)]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_mean_map_value_refuses_all_zero_maps(tmp_path: Path) -> None:
+    lr, hr, map_path = write_block_pair(tmp_path, "a", (5, 6), 2, seed=1)
+    np.save(map_path, np.zeros((5, 6), np.float32))
+    with pytest.raises(DasrError, match="map_normalization=dataset: the domain-distance maps are all zero"):
+        mean_map_value([(lr, hr, map_path)])
+
+
+def test_weight_scale_multiplies_the_map_only(tmp_path: Path) -> None:
+    pair = write_block_pair(tmp_path, "a", (7, 9), 2, seed=1)
+    options = {"lr_patch": 4, "scale": 2, "stream": 0, "seed": 0, "small_images": "pad"}
+    plain = PairSource([pair], cache=ArrayCache(2**20), **options).sample(5, True)
+    scaled = PairSource([pair], cache=ArrayCache(2**20), weight_scale=2.5, **options).sample(5, True)
+    assert torch.equal(plain["lr"], scaled["lr"]) and torch.equal(plain["hr"], scaled["hr"])
+    torch.testing.assert_close(scaled["weight"], plain["weight"] * 2.5)
 
 
 def test_small_pairs_are_mirror_padded_in_alignment(tmp_path: Path) -> None:

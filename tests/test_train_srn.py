@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,7 +18,7 @@ from dasr.engine.metric_log import read_metric_log
 from dasr.errors import DasrError
 from dasr.losses.perceptual import LPIPSLoss
 from dasr.stage2_srn.networks import build_srn_networks
-from dasr.stage2_srn.trainer import SRNData, train_srn
+from dasr.stage2_srn.trainer import SRNData, build_dataset, train_srn
 from dasr.stage2_srn.validation import SRNValidator
 from tests.conftest import TINY_SRN
 
@@ -232,3 +233,23 @@ def test_cli_user_errors_are_one_line(argv, message, photo_folders, tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("settings", "normalized"),
+    [
+        (["srn.map_normalization=dataset"], True),
+        (["srn.map_normalization=dataset", "srn.weighting=none"], False),  # no maps to normalise
+    ],
+)
+def test_map_normalization_divides_the_maps_by_their_mean(photo_folders, pairs_dir, settings, normalized) -> None:
+    """With ``dataset`` every pair weight is the raw map (the paper's default, ``none``) divided
+    by the mean of all the training set's maps."""
+    data = unsupervised(photo_folders, pairs_dir)
+    raw, changed = build_dataset(tiny_config(), data), build_dataset(tiny_config(*settings), data)
+    maps = [np.load(f) for f in sorted((pairs_dir / "maps").glob("*.npy"))]
+    raw_mean = sum(float(m.sum(dtype=np.float64)) for m in maps) / sum(m.size for m in maps)
+    assert raw_mean != pytest.approx(1.0)  # so that the cases differ
+    for index in range(4):
+        expected = raw[index]["pair_weight"] / (raw_mean if normalized else 1.0)
+        torch.testing.assert_close(changed[index]["pair_weight"], expected)

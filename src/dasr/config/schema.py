@@ -119,6 +119,12 @@ class SRNConfig:
     SR(pairs) vs their HR (ESRGAN, FSSR). ``none``: no adversarial loss."""
     weighting: Literal["map", "none"] = "map"
     """``map``: content and perceptual losses weighted by the domain-distance maps (Eq. 6)."""
+    map_normalization: Literal["none", "dataset"] = "none"
+    """``dataset``: every map divided by the mean of all the training set's maps, so that the maps
+    move supervision between regions and images without shrinking it. Raw maps (``none``, the
+    paper and the released code) multiply the content and perceptual losses by the average
+    realism the DSN's discriminator grants, which sets their balance against the adversarial
+    term by how confident that discriminator happened to be."""
     filter: Literal["wavelet", "gaussian", "avgpool", "rgb"] = "wavelet"
     """The space of the SR adversarial loss (the paper: wavelet high-frequency bands)."""
     discriminator: Literal["paper", "official"] = "paper"

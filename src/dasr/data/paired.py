@@ -101,6 +101,7 @@ class PairSource:
         seed: int,
         small_images: SmallImages,
         cache: ArrayCache,
+        weight_scale: float = 1.0,
     ) -> None:
         pairs = [
             (Path(lr), Path(hr), None if weight_map is None else Path(weight_map))
@@ -114,6 +115,7 @@ class PairSource:
         self._scale = scale
         self._draws = Draws(seed, stream, len(self._pairs))
         self._cache = cache
+        self._weight_scale = weight_scale
 
     def sample(self, index: int, augment: bool) -> dict[str, torch.Tensor]:
         lr_path, hr_path, map_path = self._pairs[self._draws.item(index)]
@@ -137,7 +139,7 @@ class PairSource:
             "weight": (
                 torch.ones(1, self._lr_patch, self._lr_patch)
                 if weight is None
-                else image_to_tensor(crop.cut(weight))
+                else image_to_tensor(crop.cut(weight)) * self._weight_scale
             ),
         }
 
@@ -282,6 +284,23 @@ def _map_shape(path: Path) -> tuple[int, ...]:
         raise DasrError(f"cannot read map '{path}': {error.strerror or error}") from error
     except ValueError as error:
         raise DasrError(f"cannot read map '{path}': not a NumPy array file") from error
+
+
+def mean_map_value(pairs: Sequence[Pair]) -> float:
+    """The mean over every pixel of every pair's map (a pair without a map counts as ones): what
+    ``srn.map_normalization=dataset`` divides the maps by. Read through memory maps, so a large
+    training set costs one pass over its map files, not their size in memory."""
+    total, count = 0.0, 0
+    for lr_path, _, map_path in pairs:
+        if map_path is None:
+            pixels = int(np.prod(image_size(lr_path)))
+            total, count = total + pixels, count + pixels
+            continue
+        values = np.load(map_path, mmap_mode="r")
+        total, count = total + float(values.sum(dtype=np.float64)), count + values.size
+    if count == 0 or total <= 0.0:
+        raise DasrError("srn.map_normalization=dataset: the domain-distance maps are all zero")
+    return total / count
 
 
 def _load_map(path: Path) -> np.ndarray:

@@ -25,7 +25,8 @@ class Stage2Patches(Dataset):
     """Sample ``i`` of stage 2 (P = ``hr_patch``, p = P / scale), float32 in [0, 1]:
 
     - ``pair_lr`` (3, p, p), ``pair_hr`` (3, P, P), ``pair_weight`` (1, p, p): with ``pairs``
-      (generated pairs and their maps, or real pairs with a weight of ones);
+      (generated pairs and their maps times ``pair_weight_scale``, or real pairs with a weight
+      of ones);
     - ``pair_hr`` (3, P, P) only: with ``pair_hr_paths`` (``srn.pairs=bicubic``: the trainer
       makes the LR by downscaling on the device);
     - ``real_lr`` (3, p, p): with ``real_lr_paths``; ``unpaired_hr`` (3, P, P): with
@@ -48,6 +49,7 @@ class Stage2Patches(Dataset):
         augment: bool,
         small_images: SmallImages,
         cache_mb: int,
+        pair_weight_scale: float = 1.0,
     ) -> None:
         if (pairs is None) == (pair_hr_paths is None):
             raise ValueError("give exactly one of pairs and pair_hr_paths (bicubic pairs)")
@@ -66,6 +68,7 @@ class Stage2Patches(Dataset):
                 seed=seed,
                 small_images=small_images,
                 cache=cache,
+                weight_scale=pair_weight_scale,
             )
         )
         # key -> (paths, label in warnings, patch size, stream), for the roles that are sampled.

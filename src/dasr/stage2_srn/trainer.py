@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from dasr.config.schema import Config, SRNConfig
-from dasr.data.paired import generated_pairs, real_pairs
+from dasr.data.paired import generated_pairs, mean_map_value, real_pairs
 from dasr.data.stage2 import Stage2Patches
 from dasr.data.unpaired import patch_batches
 from dasr.engine.acceleration import memory_format, prepare_network
@@ -133,6 +133,7 @@ def build_dataset(config: Config, data: SRNData) -> Stage2Patches:
             has_real_lr=data.real_lr_paths is not None,
         )
         pairs = generated_pairs(data.pairs_dir, data.hr_paths, scale=config.scale) if srn.pairs == "generated" else None
+    normalize = pairs is not None and srn.weighting == "map" and srn.map_normalization == "dataset"
     return Stage2Patches(
         pairs=pairs,
         pair_hr_paths=data.hr_paths if pairs is None else None,
@@ -144,6 +145,7 @@ def build_dataset(config: Config, data: SRNData) -> Stage2Patches:
         augment=config.data.augment,
         small_images=config.data.small_images,
         cache_mb=config.data.cache_mb,
+        pair_weight_scale=1.0 / mean_map_value(pairs) if normalize else 1.0,
     )
 
 
