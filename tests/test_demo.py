@@ -22,7 +22,8 @@ from dasr.demo.dataset import (
     DemoData,
     build_demo_data,
 )
-from dasr.demo.run import run_demo
+from dasr.demo.run import BASELINE, DASR, UPSAMPLING, run_demo, verdict
+from dasr.pipeline.ablate import Result
 from tests.conftest import TINY_DSN, TINY_SRN
 
 TINY = list(dict.fromkeys([*TINY_DSN, *TINY_SRN]))
@@ -80,6 +81,7 @@ def test_demo_trains_compares_three_methods_writes_report_and_resumes(tmp_path: 
     for label in ("bicubic upsampling", "ESRGAN (bicubic pairs)", "DASR"):
         assert label in printed
     assert f"report: {tmp_path / 'dasr' / 'report.html'}" in printed
+    assert "DASR is ahead of" in printed or "DASR is not ahead of" in printed
 
     records = json.loads((tmp_path / "demo_metrics.json").read_text())
     assert [record["variant"] for record in records] == ["bicubic-upsampling", "bicubic", "dasr"]
@@ -97,3 +99,20 @@ def test_demo_trains_compares_three_methods_writes_report_and_resumes(tmp_path: 
     result = run_demo(tmp_path, config, preset="cpu-small", show_progress=False, max_size=MAX_SIZE)
     assert [path.stat().st_mtime_ns for path in checkpoints] == saved  # nothing trained again
     assert [record.scores["psnr"] for record in result.results] == [record["psnr"] for record in records]
+
+
+@pytest.mark.parametrize(
+    ("dasr_scores", "expected"),
+    [
+        ({"psnr": 25.5, "ssim": 0.70}, "DASR is ahead of the same network trained on bicubic pairs (PSNR +0.50 dB, SSIM +0.0100)."),
+        ({"psnr": 25.5, "ssim": 0.68}, "DASR is not ahead of the same network trained on bicubic pairs (PSNR +0.50 dB, SSIM -0.0100)"),
+        ({"psnr": 24.8, "ssim": 0.70}, "DASR is not ahead of the same network trained on bicubic pairs (PSNR -0.20 dB, SSIM +0.0100)"),
+    ],
+)
+def test_verdict_needs_dasr_ahead_on_both_psnr_and_ssim(dasr_scores, expected) -> None:
+    results = [
+        Result(UPSAMPLING, {"psnr": 26.0, "ssim": 0.67}),
+        Result(BASELINE, {"psnr": 25.0, "ssim": 0.69}),
+        Result(DASR, dasr_scores),
+    ]
+    assert verdict(results).startswith(expected)

@@ -33,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     result = run_demo(args.out, config_from_args(args), preset=args.preset)
     print(result.table)
+    print(result.verdict)
     print(f"metrics: {result.metrics_csv}")
     print(f"report: {result.report}")
     return 0
