@@ -253,3 +253,14 @@ def test_map_normalization_divides_the_maps_by_their_mean(photo_folders, pairs_d
     for index in range(4):
         expected = raw[index]["pair_weight"] / (raw_mean if normalized else 1.0)
         torch.testing.assert_close(changed[index]["pair_weight"], expected)
+
+
+def test_an_unweighted_run_resumes_whatever_the_map_normalization(photo_folders, tmp_path) -> None:
+    """Bicubic pairs have no maps: ``srn.map_normalization`` is saved as ``none`` and changing it
+    does not block resuming (the demo's baseline shares the DASR run's settings)."""
+    data = unsupervised(photo_folders, None)
+    train_srn(tiny_config("srn.pairs=bicubic"), data, tmp_path, stop_after=3, show_progress=False)
+    changed = tiny_config("srn.pairs=bicubic", "srn.map_normalization=dataset")
+    last = train_srn(changed, data, tmp_path, show_progress=False)
+    assert load_checkpoint(last)["iteration"] == 6
+    assert "map_normalization: none" in (tmp_path / "config.yaml").read_text()

@@ -88,7 +88,9 @@ def resolve_settings(config: Config, *, supervised: bool) -> Config:
     Supervised training on real pairs (the paper's "supervised ESRGAN") uses the pairs as they
     are, weighs every pixel 1 and puts the adversarial loss on the pairs (``source``) unless it
     is ``none``: there is no real LR without HR to aim at. Bicubic pairs have no
-    domain-distance maps, so they are unweighted (Table 2 has no weighted bicubic row).
+    domain-distance maps, so they are unweighted (Table 2 has no weighted bicubic row). Without
+    maps ``srn.map_normalization`` has nothing to act on and is saved as ``none``, so that
+    changing it does not stop an unweighted run (e.g. the demo's baseline) from resuming.
     """
     srn = config.srn
     if supervised:
@@ -97,6 +99,8 @@ def resolve_settings(config: Config, *, supervised: bool) -> Config:
         srn = replace(srn, weighting="none", adversarial="none" if srn.adversarial == "none" else "source")
     elif srn.pairs == "bicubic":
         srn = replace(srn, weighting="none")
+    if srn.weighting == "none":
+        srn = replace(srn, map_normalization="none")
     return replace(config, srn=srn)
 
 
