@@ -207,6 +207,16 @@ def test_lpips_without_weights_is_a_one_line_notice_and_the_rest_is_reported(two
         evaluate_pairs(pairs, scale=4, lpips="on", progress=False)
 
 
+def test_lpips_without_its_package_is_a_one_line_notice(two_pairs, offline, monkeypatch):
+    """The ``lpips`` package is optional for users: hiding it must not break ``dasr eval``."""
+    monkeypatch.setitem(sys.modules, "lpips", None)  # ``import lpips`` now raises ImportError
+    pairs, _ = two_pairs
+    [notice] = evaluate_pairs(pairs, scale=4, progress=False).notices
+    assert notice.startswith("LPIPS skipped: the lpips package is not installed (pip install lpips)")
+    with pytest.raises(DasrError, match=r"^--lpips on: the lpips package is not installed"):
+        evaluate_pairs(pairs, scale=4, lpips="on", progress=False)
+
+
 def test_lpips_is_computed_when_its_weights_are_on_disk(two_pairs, offline, monkeypatch):
     pairs, arrays = two_pairs
     offline.mkdir(parents=True)
