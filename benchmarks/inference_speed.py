@@ -76,7 +76,7 @@ from timing import seconds_per_call, synchronize
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.inference.api import PRECISIONS
 from dasr.inference.fast import prepare_for_inference
-from dasr.inference.tiled import DEFAULT_OVERLAP, auto_tile, tile_spans, upscale_tiled
+from dasr.ops.blended_tiling import DEFAULT_OVERLAP, auto_tile, tile_spans, upscale_tiled
 
 NETWORKS = {
     "small (nf32 nb2)": {"num_features": 32, "num_blocks": 2, "growth_channels": 16},

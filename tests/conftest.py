@@ -61,6 +61,7 @@ TINY_DSN = [
 
 
 TINY_SRN = [
+    "srn.init=none",  # the cpu-small preset starts from built-in weights of another size
     "srn.num_blocks=1",
     "srn.num_features=8",
     "srn.growth_channels=4",

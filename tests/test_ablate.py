@@ -72,7 +72,7 @@ def test_table1_resumes_an_interrupted_variant_and_prints_its_grid(photo_folders
                                                                    capsys) -> None:
     out = tmp_path / "ablation"
     args = cli_args(photo_folders, out, "--table", "1", "--val-hr", str(photo_folders["val_hr"]),
-                    "--val-lr", str(photo_folders["val_lr"]))
+                    "--val-lr", str(photo_folders["val_lr"]), "--set", "dsn.val_degradation=phone-camera")
     real_train_dsn = ablate_module.train_dsn
 
     def killed_after_two_iterations(*positional, **keywords):
@@ -91,9 +91,16 @@ def test_table1_resumes_an_interrupted_variant_and_prints_its_grid(photo_folders
     logged = [json.loads(line)["step"] for line in (first / "log.jsonl").read_text().splitlines()]
     assert logged == [1, 2, 3]  # resumed at iteration 3, not started again
     assert "Table 1" in printed and "bicubic LR" in printed and "WFS" in printed and "bicubic downscale" in printed
+    assert "reference, true degradation" in printed and "JSD Haar" in printed and "P(real LR)" in printed
     records = json.loads((out / "table1.json").read_text())
-    assert [record["variant"] for record in records] == ["bicubic-downscale", *(v.name for v in TABLE1_VARIANTS)]
+    assert [record["variant"] for record in records] == ["bicubic-downscale", "true-degradation",
+                                                         *(v.name for v in TABLE1_VARIANTS)]
     assert all(math.isfinite(record["psnr"]) and math.isfinite(record["ssim"]) for record in records)
+    assert all(0 < record["jsd_haar"] < math.log(2) and record["hf_ratio"] > 0 for record in records)
+    references, trained = records[:2], records[2:]
+    assert references[1]["jsd_residual"] != references[0]["jsd_residual"]  # phone-camera noise and JPEG
+    assert all(record["p_real"] is None for record in references)
+    assert all(0 < record[f"p_{name}"] < 1 for record in trained for name in ("real", "bicubic", "true", "generated"))
     for variant in TABLE1_VARIANTS:
         saved = read_config(out / "table1" / variant.name / "config.yaml")
         assert (saved.dsn.input, saved.dsn.filter) == tuple(value for _, value in variant.settings)

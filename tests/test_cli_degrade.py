@@ -94,7 +94,7 @@ def test_skip_bad_keeps_the_other_images_draws(hr_dir: Path, tmp_path: Path, cap
     ("extra", "message"),
     [
         (["--scale", "3"], "--scale must be one of 4, 2, 1, got 3"),
-        (["--scale", "4", "--preset", "dslr"], "unknown preset 'dslr' (valid: bicubic, aim2019-like, phone-camera)"),
+        (["--scale", "4", "--preset", "dslr"], "unknown preset 'dslr' (valid: bicubic, aim2019-like, phone-camera, one-camera)"),
         (["--scale", "4", "--preset", "bicubic", "--config", "x.yaml"], "give --preset or --config, not both"),
         (["--scale", "4", "--config", "missing.yaml"], "--config 'missing.yaml': cannot read"),
     ],
@@ -115,3 +115,16 @@ def test_empty_folder_is_one_line(tmp_path: Path, capsys) -> None:
 def test_refuses_to_write_over_its_inputs(hr_dir: Path, capsys) -> None:
     assert degrade("--input", hr_dir, "--output", hr_dir, "--scale", "2") == 2
     assert "is the input folder" in capsys.readouterr().err
+
+
+def test_clashing_stems_keep_their_extension_and_a_leftover_clash_fails_alone(hr_dir: Path, tmp_path: Path, capsys):
+    write_photo(hr_dir / "a.jpg", (34, 41), seed=2)
+    write_photo(hr_dir / "a_png.tif", (24, 32), seed=3)  # takes a.png's new name
+    out = tmp_path / "val"
+    assert degrade("--input", hr_dir, "--output", out, "--scale", "4", "--pairs") == 1
+    assert sorted(path.name for path in (out / "lr").iterdir()) == ["a_jpg.png", "b.png"]
+    assert sorted(path.name for path in (out / "hr").iterdir()) == ["a_jpg.png", "b.png"]
+    record = json.loads((out / "degradations.json").read_text())
+    assert sorted(record["images"]) == ["a_jpg", "b"]
+    err = capsys.readouterr().err
+    assert err.count("dasr: failed: ") == 2 and "a_png.png' would also be written by" in err

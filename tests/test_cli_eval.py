@@ -41,9 +41,11 @@ def test_eval_prints_the_table_and_writes_the_files(folders, capsys):
     sources = ["--sr", folders["sr"], "--hr", folders["hr"], "--sr-suffix", "_x4"]
     code, out, err = run(capsys, *sources, "--scale", 4, "--out", folders["out"])
     assert code == 0
-    assert err.startswith("dasr: note: LPIPS skipped") and err.count("\n") == 1
+    lpips_note, ms_ssim_note = err.splitlines()
+    assert lpips_note.startswith("dasr: note: LPIPS skipped")
+    assert ms_ssim_note.startswith("dasr: note: MS-SSIM skipped: 2 of 2 images are smaller than 161x161")
     lines = out.splitlines()
-    assert lines[0].split() == ["image", "PSNR", "SSIM", "PSNR-Y", "SSIM-Y"]
+    assert lines[0].split() == ["image", "PSNR", "SSIM", "PSNR-Y", "SSIM-Y", "HaarPSI", "GMSD", "HF", "HF-HR"]
     assert [line.split()[0] for line in lines[1:3]] == ["0", "1*"]  # 1 was cropped
     data = json.loads((folders["out"] / "metrics.json").read_text())
     mean_row = next(line for line in lines if line.startswith("mean (2)")).split()
@@ -93,7 +95,7 @@ def test_model_mode_upscales_lr_then_evaluates(tmp_path, model_file, capsys):
     out = tmp_path / "out"
     common = ["--lr", tmp_path / "lr", "--hr", tmp_path / "hr", "--hr-suffix", "_HR", "--lpips", "off"]
     code, _, err = run(capsys, "--model", model_file, *common, "--out", out)
-    assert code == 0 and err == ""
+    assert code == 0 and err.startswith("dasr: note: MS-SSIM skipped") and err.count("\n") == 1  # 28x24 after the crop
     sr_paths = list_images(out / "sr", "--sr")
     assert [path.name for path in sr_paths] == ["0.png", "1.png"]
     assert Image.open(sr_paths[0]).size == (28, 32)

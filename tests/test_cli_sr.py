@@ -112,8 +112,6 @@ def test_single_file_with_suffix_and_extension(model: Path, inputs: Path, tmp_pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--ext", "png", "--input", "{clash}"], "would both be written to"),
-        (["--input", "{inputs}", "--output", "{inputs}", "--ext", "same"], "would replace its input"),
         (["--input", "{tmp}/nothing"], "--input: folder '.*nothing' does not exist"),
         (["--model", "{tmp}/none.pth"], "--model: '.*none.pth' does not exist"),
         (["--tile", "0"], "--tile must be a positive number of pixels"),
@@ -122,11 +120,7 @@ def test_single_file_with_suffix_and_extension(model: Path, inputs: Path, tmp_pa
 def test_user_errors_are_one_line(
     model: Path, inputs: Path, tmp_path: Path, capsys, args: list[str], message: str
 ) -> None:
-    clash = tmp_path / "clash"
-    clash.mkdir()
-    for name in ("a.png", "a.jpg"):
-        PILImage.new("RGB", (4, 4)).save(clash / name)
-    values = {"clash": clash, "inputs": inputs, "tmp": tmp_path}
+    values = {"inputs": inputs, "tmp": tmp_path}
     defaults = {"--model": str(model), "--input": str(inputs), "--output": str(tmp_path / "out")}
     given = [arg.format(**values) for arg in args]
     for option, value in defaults.items():
@@ -136,3 +130,64 @@ def test_user_errors_are_one_line(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
     assert re.search(message, error), error
+
+
+def test_clashing_names_keep_their_extension_and_the_rest_is_done(model: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "a.jpg", "b.png"):
+        PILImage.new("RGB", (4, 4), (10, 20, 30)).save(folder / name)
+    (folder / "a_jpg.jpg").write_bytes((folder / "a.jpg").read_bytes())  # takes a.jpg's new name with --ext png
+    out = tmp_path / "out"
+    assert sr("--model", model, "--input", folder, "--output", out) == 1
+    assert sorted(path.name for path in out.iterdir()) == ["a_png.png", "b.png"]
+    failed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("dasr: failed: ")]
+    assert len(failed) == 2 and all("a_jpg.png' would also be written by" in line for line in failed)
+
+
+def test_an_output_that_would_replace_its_input_fails_alone(model: Path, inputs: Path, capsys) -> None:
+    (inputs / "extra.jpg").write_bytes((inputs / "photo.jpg").read_bytes())
+    assert sr("--model", model, "--input", inputs, "--output", inputs, "--ext", "same", "--suffix", "") == 1
+    err = capsys.readouterr().err
+    assert err.count("would replace it") == 7  # every input, each named once; nothing overwritten
+    assert decode_image(inputs / "photo.jpg")[0].shape == (6, 4, 3)
+
+
+def test_gif_gives_its_first_frame_and_unknown_formats_are_named(model: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    frames = [PILImage.new("RGB", (4, 4), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
+    (folder / "phone.heic").write_bytes(b"not decoded")
+    out = tmp_path / "out"
+    assert sr("--model", model, "--input", folder, "--output", out) == 1
+    err = capsys.readouterr().err
+    assert "anim.gif' is animated (2 frames): using its first frame" in err
+    assert f"dasr: failed: '{folder / 'phone.heic'}': not a format dasr reads" in err
+    assert read_image(out / "anim.png").pixels.shape == (16, 16, 3)
+
+
+@pytest.mark.parametrize("scale, input_unshuffle", [(4, 1), (2, 2)])
+def test_pad_zero_equals_a_plain_eager_forward_and_reflect_differs_only_near_the_border(
+    scale: int, input_unshuffle: int, tmp_path: Path
+) -> None:
+    net = tiny_net(scale=scale, input_unshuffle=input_unshuffle, gain=4.0)
+    with torch.no_grad():
+        net.conv_last.bias.fill_(0.5)  # mid-grey output: nothing is clipped away
+    model = write_model(tmp_path / "model.safetensors", net)
+    rng = np.random.default_rng(3)
+    write_image(tmp_path / "in" / "x.png", rng.random((60, 68, 3)))
+    lr = torch.from_numpy(read_image(tmp_path / "in" / "x.png").pixels).permute(2, 0, 1)[None]
+    with torch.no_grad():  # BasicSR / Real-ESRGAN inference: the whole image, convolutions zero-pad it
+        eager = torch.round(net(lr).clamp(0, 1) * 255)[0].permute(1, 2, 0).numpy()
+
+    def upscaled(*options: str) -> np.ndarray:
+        out = tmp_path / "_".join(options or ("default",))
+        assert sr("--model", model, "--input", tmp_path / "in", "--output", out, "--device", "cpu", *options) == 0
+        return np.round(read_image(out / "x.png").pixels * 255)
+
+    assert np.abs(upscaled("--pad", "zero") - eager).max() <= 1  # float rounding only
+    reflect = np.abs(upscaled() - eager)
+    border = 19 * scale  # the tiny net's context: the pixels whose receptive field leaves the image
+    assert reflect.max() > 1  # reflect padding changes the border ...
+    assert reflect[border:-border, border:-border].max() <= 1  # ... and nothing else

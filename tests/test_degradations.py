@@ -149,6 +149,22 @@ def test_sampled_parameters_stay_in_their_ranges() -> None:
     assert qualities == set(range(70, 91))  # inclusive integers
 
 
+def test_one_camera_is_the_same_camera_for_every_image() -> None:
+    """Every image and seed draws the same parameters; only the noise differs, and after the
+    JPEG step it is a few levels of 255 (below the sqrt(a*x + b) it had before JPEG)."""
+    steps = preset_steps("one-camera")
+    draws = [sample_parameters(steps, np.random.default_rng([seed, index])) for seed in range(3) for index in range(5)]
+    assert all(draw == draws[0] for draw in draws) and [step["type"] for step in draws[0]] == [
+        "anisotropic_blur", "downscale", "noise", "jpeg"]
+    flat = np.full((256, 256, 3), 0.5, np.float32)
+    first, second = (degrade(flat, steps, 4, seed=0, index=index)[0] for index in (0, 1))
+    noise = draws[0][2]
+    before_jpeg = np.sqrt(noise["a"] * 0.5 + noise["b"]) * 255
+    for lr in (first, second):
+        assert 0.4 * before_jpeg < lr.std() * 255 < before_jpeg and 2 < lr.std() * 255 < 8
+    assert np.abs(first - second).mean() > 0.01
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_same_seed_same_output_different_seed_different(preset: str) -> None:
     image = photo(40, 40)
@@ -191,5 +207,5 @@ def test_bad_pipelines_are_one_line_errors(steps: list, message: str) -> None:
 
 
 def test_unknown_preset_lists_the_valid_ones() -> None:
-    with pytest.raises(DasrError, match=r"unknown preset 'x' \(valid: bicubic, aim2019-like, phone-camera\)"):
+    with pytest.raises(DasrError, match=r"unknown preset 'x' \(valid: bicubic, aim2019-like, phone-camera, one-camera\)"):
         preset_steps("x")

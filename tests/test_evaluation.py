@@ -26,7 +26,6 @@ from dasr.evaluation import (
     EvaluationReport,
     ImageScores,
     Pair,
-    align,
     evaluate_pairs,
     feature_frechet_distance,
     frechet_distance,
@@ -38,6 +37,7 @@ from dasr.evaluation import (
 from dasr.evaluation import fid as fid_module
 from dasr.evaluation.inception import PYTORCH_FID_FILE, TORCHVISION_WEIGHTS
 from dasr.losses.perceptual import LPIPSLoss
+from dasr.metrics.protocol import align_to_reference
 
 
 def save_rgb(path: Path, pixels: np.ndarray) -> Path:
@@ -69,12 +69,16 @@ def offline(tmp_path, monkeypatch):
 
 @pytest.fixture
 def two_pairs(tmp_path) -> tuple[list[Pair], list[tuple[np.ndarray, np.ndarray]]]:
-    arrays = [noisy_pair(seed) for seed in range(2)]
+    arrays = [noisy_pair(seed, size=(184, 176)) for seed in range(2)]  # MS-SSIM needs 161 after the crop
     pairs = [
         Pair(f"{i}", save_rgb(tmp_path / "sr" / f"{i}.png", sr), save_rgb(tmp_path / "hr" / f"{i}.png", hr))
         for i, (sr, hr) in enumerate(arrays)
     ]
     return pairs, arrays
+
+
+WEIGHT_FREE = ("haarpsi", "ms_ssim", "gmsd", "hf", "hf_hr")
+"""What every evaluation of images of at least 161x161 pixels (after the crop) reports besides PSNR/SSIM."""
 
 
 # --- scores against independent references ---------------------------------------------------
@@ -95,7 +99,7 @@ def test_scores_equal_scikit_image_on_the_same_8bit_arrays(two_pairs, offline, c
             "psnr_y": peak_signal_noise_ratio(hr_y, sr_y, data_range=1.0),
             "ssim_y": structural_similarity(hr_y, sr_y, **options),
         }
-        assert image.values == pytest.approx(expected, rel=1e-7)  # float32 reading: k/255 to ~1e-8
+        assert {name: image.values[name] for name in expected} == pytest.approx(expected, rel=1e-7)  # k/255 to ~1e-8
     assert report.mean()["psnr"] == pytest.approx(np.mean([i.values["psnr"] for i in report.images]))
     assert report.protocol["crop_border"] == crop and report.protocol["lpips"] is None
 
@@ -153,19 +157,20 @@ def test_two_files_matching_one_name_are_refused():
         match_pairs([Path("sr/a.png"), Path("sr/a_x4.png")], [Path("hr/a.png")], sr_suffix="_x4")
 
 
+LABELS = ("'a_sr.png'", "'a_hr.png'")
+
+
 def test_sizes_differing_by_less_than_the_scale_are_cropped_bottom_right():
-    pair = Pair("a", Path("a_sr.png"), Path("a_hr.png"))
     sr, hr = torch.rand(1, 3, 40, 36), torch.rand(1, 3, 43, 35)
-    sr_out, hr_out, cropped = align(sr, hr, pair, scale=4)
+    sr_out, hr_out, cropped = align_to_reference(sr, hr, 4, labels=LABELS)
     assert cropped and torch.equal(sr_out, sr[..., :40, :35]) and torch.equal(hr_out, hr[..., :40, :35])
-    assert align(sr, sr, pair, scale=4)[2] is False
+    assert align_to_reference(sr, sr, 4, labels=LABELS)[2] is False
 
 
 @pytest.mark.parametrize(("hr_size", "scale"), [((44, 36), 4), ((40, 37), 1)])
 def test_larger_size_differences_are_errors_naming_both_files(hr_size, scale):
-    pair = Pair("a", Path("a_sr.png"), Path("a_hr.png"))
     with pytest.raises(DasrError, match=r"^'a_sr\.png' is 36x40 but its HR 'a_hr\.png' is \d+x\d+: .*--scale"):
-        align(torch.rand(1, 3, 40, 36), torch.rand(1, 3, *hr_size), pair, scale=scale)
+        align_to_reference(torch.rand(1, 3, 40, 36), torch.rand(1, 3, *hr_size), scale, labels=LABELS)
 
 
 # --- result files ----------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def test_lpips_without_weights_is_a_one_line_notice_and_the_rest_is_reported(two
     [notice] = report.notices
     assert "\n" not in notice and notice.startswith("LPIPS skipped")
     assert f"alexnet-owt-7be5be79.pth in {offline}" in notice
-    assert set(report.images[0].values) == {"psnr", "ssim", "psnr_y", "ssim_y"}
+    assert set(report.images[0].values) == {"psnr", "ssim", "psnr_y", "ssim_y", *WEIGHT_FREE}
     assert evaluate_pairs(pairs, scale=4, lpips="off", progress=False).notices == []
     with pytest.raises(DasrError, match=r"^--lpips on: AlexNet weights are not available offline"):
         evaluate_pairs(pairs, scale=4, lpips="on", progress=False)

@@ -14,7 +14,7 @@ from dasr.cli.main import main as cli_main
 from dasr.inference.api import Upscaler, load_model
 from dasr.inference.fast import prepare_for_inference
 from dasr.inference.model_file import save_model
-from dasr.inference.tiled import upscale_tiled
+from dasr.ops.blended_tiling import upscale_tiled
 from tests.test_inference_tiled import image, tiny_net
 
 TOLERANCE = 1e-4

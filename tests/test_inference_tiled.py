@@ -20,7 +20,7 @@ from torch import Tensor
 
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.errors import DasrError
-from dasr.inference.tiled import DEFAULT_OVERLAP, auto_tile, upscale_tiled
+from dasr.ops.blended_tiling import DEFAULT_OVERLAP, auto_tile, upscale_tiled
 
 WHOLE = 10**6
 """A tile larger than any test image: one pass over the whole (padded) image."""

@@ -17,6 +17,7 @@ from dasr.errors import DasrError
 from dasr.stage1_dsn.networks import build_dsn_networks, load_dsn
 from dasr.stage1_dsn.step import DSNTrainer
 from dasr.stage1_dsn.trainer import DSNData, train_dsn
+from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator
 from tests.conftest import TINY_DSN
 
 
@@ -95,6 +96,18 @@ def test_validation_and_samples_are_written(photo_folders: dict[str, Path], tmp_
     assert [r["step"] for r in rows] == [3, 6]
     assert {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim"} <= set(rows[0])
     assert 0 < rows[0]["psnr"] < 100 and -1 <= rows[0]["ssim"] <= 1
+    assert all(0 < rows[0][key] < 0.7 for key in ("jsd_haar", "jsd_residual", "bicubic_jsd_haar"))  # ln 2 bounds
+    assert rows[0]["hf"] > 0 and rows[0]["hf_ratio"] == pytest.approx(rows[0]["hf"] / rows[0]["real_hf"])
+    scores = {key: value for key, value in rows[0].items() if key.startswith("p_")}
+    assert set(scores) == {"p_real", "p_bicubic", "p_blur", "p_noise", "p_generated"}  # no true degradation declared
+    assert all(0 < value < 1 for value in scores.values())
+    # the last validation measured the last checkpoint's networks, with the discriminator's filter in front
+    bundle = load_dsn(tmp_path / "run")
+    validator = DSNValidator(DSNValidationSet.from_pairs(folders_data(photo_folders, with_val=True).val_pairs),
+                             scale=4, tile=512, device=torch.device("cpu"), degradation=None)
+    assert validator(bundle.generator, bundle.discriminator, bundle.freq_filter) == pytest.approx(
+        {key: value for key, value in rows[-1].items() if key not in ("step", "phase", "time")}, rel=1e-6
+    )
     assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == [
         "iter_0000003.png", "iter_0000006.png"
     ]
@@ -146,10 +159,14 @@ def test_cli_trains_and_resumes(photo_folders: dict[str, Path], tmp_path: Path, 
         (["--set", "dsn.iters=abc"], "'dsn.iters' must be an int"),
         (["--preset", "nope"], "nope"),
         (["--val-hr", "VALHR"], "--val-hr and --val-lr must be given together"),
+        (["--val-unpaired", "--val-hr", "VALHR"], "--val-unpaired needs --val-hr and --val-lr"),
+        (["--val-hr", "VALHR", "--val-lr", "VALLR", "--set", "dsn.val_degradation=nope"],
+         "dsn.val_degradation: 'nope'"),
     ],
 )
 def test_cli_user_errors_are_one_line(extra, message, photo_folders, tmp_path, capsys) -> None:
-    extra = [str(photo_folders["val_hr"]) if e == "VALHR" else e for e in extra]
+    folders = {"VALHR": str(photo_folders["val_hr"]), "VALLR": str(photo_folders["val_lr"])}
+    extra = [folders.get(e, e) for e in extra]
     code = run_cli("train-dsn", "--hr", photo_folders["hr"], "--lr", photo_folders["lr"], "--scale", 4,
                    "--out", tmp_path / "run", *extra)
     err = capsys.readouterr().err.strip()
@@ -169,6 +186,20 @@ def test_validation_pairs_are_matched_by_name(photo_folders: dict[str, Path], tm
                    "--out", tmp_path / "run", "--val-hr", photo_folders["val_hr"], "--val-lr", photo_folders["val_lr"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "v1" in err and len(err.splitlines()) == 1
+
+
+def test_unpaired_validation_with_a_declared_degradation(photo_folders, tmp_path: Path, capsys) -> None:
+    (photo_folders["val_lr"] / "v1.png").rename(photo_folders["val_lr"] / "other.png")  # other scenes
+    sets = [x for pair in (("--set", s) for s in (*TINY_DSN, "dsn.val_degradation=phone-camera")) for x in pair]
+    code = run_cli("train-dsn", "--hr", photo_folders["hr"], "--lr", photo_folders["lr"], "--scale", 4,
+                   "--out", tmp_path / "run", "--val-hr", photo_folders["val_hr"], "--val-lr", photo_folders["lr"],
+                   "--val-unpaired", *sets)
+    assert code == 0
+    rows = [r for r in read_metric_log(tmp_path / "run" / "log.jsonl") if r["phase"] == "val"]
+    assert [r["step"] for r in rows] == [3, 6] and "psnr" not in rows[0]
+    assert 0 < rows[0]["true_jsd_haar"] < 0.7 and 0 < rows[0]["p_true"] < 1 and rows[0]["true_hf_ratio"] > 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("val ")]
+    assert len(printed) == 2 and "JSD haar" in printed[0] and "true" in printed[0]
 
 
 def test_warnings_are_one_line(photo_folders: dict[str, Path], tmp_path: Path, capsys) -> None:

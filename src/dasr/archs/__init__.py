@@ -9,6 +9,7 @@ from dasr.archs.discriminators import (
     PatchDiscriminator,
 )
 from dasr.archs.dsn import OfficialDSN, PaperDSN
+from dasr.archs.physical_dsn import PhysicalDSN
 from dasr.archs.registry import build_arch, list_archs, register_arch
 from dasr.archs.rrdbnet import RRDBNet
 
@@ -18,6 +19,7 @@ __all__ = [
     "PaperDSN",
     "PaperPatchDiscriminator",
     "PatchDiscriminator",
+    "PhysicalDSN",
     "RRDBNet",
     "build_arch",
     "list_archs",

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import Tensor
 
 from dasr.archs.rrdbnet import RRDBNet
+from dasr.archs.state_dict import fit_state_dict, some_keys
 from dasr.engine.atomic import PathLike
-from dasr.engine.checkpoint import load_checkpoint
+from dasr.engine.checkpoint import load_checkpoint, load_safetensors
 from dasr.errors import DasrError
 
 CONTAINERS = ("params_ema", "params", "state_dict", "model")
@@ -103,21 +102,10 @@ _NAMINGS = (
 )
 
 
-def _some(keys: list[str]) -> str:
-    """Up to three keys and how many more, for a one-line message."""
-    more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
-    return ", ".join(f"'{key}'" for key in keys[:3]) + more
-
-
 def _read(path: Path) -> Mapping[str, Any]:
     if path.suffix.lower() != ".safetensors":
         return load_checkpoint(path)
-    if not path.is_file():
-        raise DasrError(f"weights file '{path}' does not exist")
-    try:
-        return load_file(path)
-    except (SafetensorError, OSError) as error:
-        raise DasrError(f"weights file '{path}' is not a readable safetensors file: {error}") from None
+    return load_safetensors(path, "weights file")[0]
 
 
 def _unwrap(checkpoint: Mapping[str, Any]) -> tuple[dict[str, Tensor], str | None]:
@@ -132,7 +120,7 @@ def _to_basicsr(state: Mapping[str, Tensor], source: str) -> tuple[dict[str, Ten
     """``state`` renamed to BasicSR's names, and the name of the naming it was in."""
     naming = next((known for known in _NAMINGS if known.marker in state), None)
     if naming is None:
-        found = _some(list(state)) if state else "no tensors"
+        found = some_keys(list(state)) if state else "no tensors"
         raise DasrError(
             f"{source} holds no RRDBNet weights in a recognised naming "
             f"({'; '.join(known.example for known in _NAMINGS)}); found {found}"
@@ -159,6 +147,8 @@ def _hyperparameters(state: Mapping[str, Tensor], source: str) -> dict[str, int]
         growth_channels = state["body.0.rdb1.conv1.weight"].shape[0]
     except KeyError as missing:
         raise DasrError(f"{source} lacks the RRDBNet weight {missing}") from None
+    if first.dim() != 4 or last.dim() != 4 or state["body.0.rdb1.conv1.weight"].dim() != 4:
+        raise DasrError(f"{source} is not RRDBNet weights: its convolution weights are not 4-dimensional")
     upsamples = sum(1 for key in state if re.fullmatch(r"conv_up\d+\.weight", key))
     unshuffle = next((u for u in (4, 2) if first.shape[1] == last.shape[0] * u * u and u <= 2**upsamples), 1)
     return {
@@ -179,17 +169,8 @@ def _build(state: Mapping[str, Tensor], source: str) -> RRDBNet:
         net = RRDBNet(**hyperparameters)
     except DasrError as error:
         raise DasrError(f"{source}: {error}") from None
-    expected = net.state_dict()
-    problems = {
-        "missing": [key for key in expected if key not in state],
-        "unexpected": [key for key in state if key not in expected],
-        "wrong shape": [key for key in expected if key in state and state[key].shape != expected[key].shape],
-    }
-    if any(problems.values()):
-        details = "; ".join(f"{kind} {_some(keys)}" for kind, keys in problems.items() if keys)
-        arguments = ", ".join(f"{name}={value}" for name, value in hyperparameters.items())
-        raise DasrError(f"{source} does not fit RRDBNet({arguments}): {details}")
-    net.load_state_dict(state)
+    arguments = ", ".join(f"{name}={value}" for name, value in hyperparameters.items())
+    fit_state_dict(net, state, source, network=f"RRDBNet({arguments})")
     return net
 
 

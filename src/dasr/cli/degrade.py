@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from dasr.data.folders import check_images, list_images
+from dasr.data.folders import check_images, clashing_outputs, list_images, output_stems
 from dasr.data.image_io import read_image, to_rgb, write_image
 from dasr.degradations.pipeline import Step, degrade
 from dasr.degradations.presets import PRESETS, config_steps, preset_steps
@@ -64,7 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if lr_dir.resolve() == listed[0].parent.resolve():
         raise DasrError(f"--output: '{lr_dir}' is the input folder; the LR images would replace their HR images")
     readable = check_images(listed, "--input", args.skip_bad)
-    _check_stems(readable)
+    stems = output_stems(readable)
+    clashes = clashing_outputs({path: lr_dir / f"{stems[path]}.png" for path in readable})
+    failed = [
+        f"'{path}': its output '{stems[path]}.png' would also be written by "
+        + ", ".join(f"'{other}'" for other in others)
+        for path, others in clashes.items()
+    ]
+    readable = [path for path in readable if path not in clashes]
     settings = {
         "source": str(args.config) if args.config else args.preset or DEFAULT_PRESET,
         "seed": args.seed,
@@ -78,26 +86,26 @@ def run(args: argparse.Namespace) -> int:
     started, written = time.perf_counter(), 0
     with progress(total=len(readable), desc="degrade", enabled=len(readable) > 1) as bar:
         for path in readable:
-            targets = [lr_dir / f"{path.stem}.png"] + ([hr_dir / f"{path.stem}.png"] if hr_dir else [])
+            stem = stems[path]
+            targets = [lr_dir / f"{stem}.png"] + ([hr_dir / f"{stem}.png"] if hr_dir else [])
             if args.overwrite or not all(target.exists() for target in targets):
-                images[path.stem] = _degrade_file(path, indices[path], targets, steps, args.scale, args.seed)
-                written += 1
+                try:
+                    images[stem] = _degrade_file(path, indices[path], targets, steps, args.scale, args.seed)
+                    written += 1
+                except DasrError as error:  # e.g. smaller than the scale: that file alone fails
+                    if not args.skip_bad:
+                        raise
+                    failed.append(str(error))
             bar.update()
-    recorded = {path.stem: images[path.stem] for path in sorted(readable, key=lambda path: path.stem) if path.stem in images}
+    recorded = {stems[path]: images[stems[path]] for path in sorted(readable, key=stems.get) if stems[path] in images}
     _write_record(record_path, {**settings, "images": recorded})
+    for message in failed:
+        print(f"dasr: failed: {message}", file=sys.stderr)
     print(
         f"degraded {written} images x{args.scale} into {args.output} in {time.perf_counter() - started:.1f} s, "
-        f"skipped {len(readable) - written} existing"
+        f"skipped {len(readable) - written - len(failed)} existing" + (f", {len(failed)} failed" if failed else "")
     )
-    return 0
-
-
-def _check_stems(paths: list[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for path in paths:
-        if path.stem in seen:
-            raise DasrError(f"--input: '{seen[path.stem]}' and '{path}' would both be written as '{path.stem}.png'")
-        seen[path.stem] = path
+    return 1 if failed else 0
 
 
 def _previous_images(record_path: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any]:

@@ -16,8 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="train DASR and a bicubic-pairs baseline on bundled photos and compare them",
-        description="Build a small unpaired data set from scikit-image's sample photos (clean HR "
-        "photos, other photos degraded like phone shots, held-back validation pairs), train DASR "
+        description="Build a small unpaired data set from scikit-image's sample photos (one half of "
+        "each photo as clean HR, the other half through one phone camera as real LR, held-back "
+        "photos through the same camera as validation pairs), train DASR "
         "(OUT/dasr) and the same SR network on bicubic pairs (OUT/bicubic-baseline), and compare "
         "both with bicubic upsampling on the validation pairs. Under 15 minutes on 2 CPU cores "
         "with the default preset (cpu-small; scale 4); rerunning the same command resumes.",

@@ -1,5 +1,6 @@
-"""``dasr eval``: PSNR/SSIM (RGB and Y), LPIPS and optionally FID/KID of SR images against HR
-references, with the paper's protocol (:mod:`dasr.evaluation`)."""
+"""``dasr eval``: PSNR/SSIM (RGB and Y), HaarPSI/MS-SSIM/GMSD, high-frequency energy, LPIPS and
+optionally FID/KID of SR images against HR references, with the paper's protocol
+(:mod:`dasr.evaluation`)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ def _positive_int(text: str) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
-        help="score SR images against HR references (PSNR, SSIM, LPIPS, FID)",
+        help="score SR images against HR references (PSNR, SSIM, HaarPSI, MS-SSIM, GMSD, HF, LPIPS, FID)",
         description="Score SR images against their HR references, matched by file name: PSNR and SSIM on "
-        "RGB and on Y with a border of --scale pixels cropped, LPIPS (AlexNet, v0.1) when its weights "
+        "RGB and on Y with a border of --scale pixels cropped, the weight-free HaarPSI, MS-SSIM and GMSD, "
+        "the high-frequency energy of SR and HR (HF, HF-HR; 8-bit levels), LPIPS (AlexNet, v0.1) when its weights "
         "are on this machine, FID/KID with --fid. Give --sr SR_DIR, or --model and --lr to make the SR "
         "images first (kept in OUT/sr with --out). See docs/evaluation.md for the protocol.",
     )

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from dasr.cli.options import add_skip_bad_option
 from dasr.data.folders import check_images, list_images
+from dasr.data.image_io import image_size
 from dasr.engine.device import select_device
+from dasr.errors import DasrError
 from dasr.ops.frequency import FILTER_KINDS
 from dasr.stage1_5_maps.generate import generate_pairs
 from dasr.stage1_dsn.networks import load_dsn
@@ -67,6 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     bundle = load_dsn(args.dsn, scale=args.scale, filter_kind=args.filter)
     hr_paths = check_images(list_images(args.hr, "--hr"), "--hr", args.skip_bad)
+    if not args.skip_bad:
+        _refuse_too_small(hr_paths, bundle.config.scale)
     device = select_device(args.device, "--device")
     if bundle.needs_calibration:
         crops = calibrate_instance_norm(bundle, hr_paths, device=device)
@@ -85,3 +89,13 @@ def run(args: argparse.Namespace) -> int:
     cropped = f", {summary.cropped} HR cropped to a multiple of {bundle.config.scale}" if summary.cropped else ""
     print(f"generated {summary.written} pairs, skipped {summary.skipped} already done{cropped}: {summary.out_dir}")
     return 0
+
+
+
+def _refuse_too_small(paths: list[Path], scale: int) -> None:
+    """Stop before any work on an HR image that gives no LR pixel (``generate_pairs`` would leave
+    it out with a warning, which ``--skip-bad`` asks for)."""
+    for path in paths:
+        height, width = image_size(path)
+        if min(height, width) < scale:
+            raise DasrError(f"--hr: '{path}' ({width}x{height}) is smaller than the scale {scale} (use --skip-bad to leave such files out)")

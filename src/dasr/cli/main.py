@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from dasr import __version__
+from dasr.engine.atomic import DISK_FULL_ERRNOS, disk_full_message
 from dasr.errors import DasrError
 
 EXIT_USER_ERROR = 2
@@ -59,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except DasrError as error:
         print(f"dasr: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as error:
+        if error.errno not in DISK_FULL_ERRNOS:
+            raise
+        print(f"dasr: error: {disk_full_message(error.filename)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("dasr: interrupted; run the same command again to resume", file=sys.stderr)

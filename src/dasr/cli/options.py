@@ -38,9 +38,21 @@ def add_skip_bad_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_init_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--init", metavar="WEIGHTS",
+        help="weights the SR network starts from, short for --set srn.init=WEIGHTS: none, "
+        "builtin:rrdb-small-x4 (or -x2; builtin:rrdb-small picks the scale), a public model "
+        "(RealESRNet_x4plus, RRDB_PSNR_x4, ...) or a file",
+    )
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The effective configuration: preset, then files, then --scale, then --set overrides."""
+    """The effective configuration: preset, then files, then --scale and --init, then --set
+    overrides (``--init W`` is exactly ``--set srn.init=W``, placed before the other ``--set``)."""
     overrides = list(args.overrides)
+    if getattr(args, "init", None) is not None:
+        overrides.insert(0, f"srn.init={args.init}")
     if getattr(args, "scale", None) is not None:
         overrides.insert(0, f"scale={args.scale}")
     return load_config(args.preset, args.config, overrides)
@@ -59,9 +71,32 @@ def read_unpaired_folders(args: argparse.Namespace) -> tuple[list[Path], list[Pa
     return read_images(args.hr, "--hr", args.skip_bad), read_images(args.lr, "--lr", args.skip_bad)
 
 
+_RESUME_LATEST = Path("<the run folder's last checkpoint>")
+"""``--resume`` given without a file. Not a ``str``, so argparse does not pass it through ``type``."""
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
-    parser.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="resume from this checkpoint file")
+    parser.add_argument(
+        "--resume", nargs="?", const=_RESUME_LATEST, type=Path, metavar="CHECKPOINT",
+        help="resume from CHECKPOINT; without a file, from RUN's last checkpoint, and fail if it has none "
+        "(rerunning the same command without --resume also resumes, or starts afresh)",
+    )
+
+
+def resume_checkpoint(args: argparse.Namespace) -> Path | None:
+    """The checkpoint ``--resume`` names: its file, the run folder's latest with no file (a run
+    folder without one is an error: the user asked to continue, not to start), or ``None``."""
+    if args.resume is not _RESUME_LATEST:
+        return args.resume
+    from dasr.engine.run_dir import (
+        RunDir,  # here, not at the top: ``--help`` stays free of torch
+    )
+
+    latest = RunDir(args.out, create=False).latest_checkpoint()
+    if latest is None:
+        raise DasrError(f"--resume: run folder '{args.out}' holds no checkpoint to resume from")
+    return latest
 
 
 def add_validation_options(parser: argparse.ArgumentParser) -> None:

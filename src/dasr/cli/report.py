@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dasr.report import build_report
+from dasr.report import Method, build_report
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +21,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--metrics", type=Path, metavar="FILE",
         help="metrics.json of dasr eval to show (default: RUN/eval/metrics.json when present)",
     )
+    parser.add_argument(
+        "--compare", action="append", default=[], type=_method, metavar="LABEL=FILE",
+        help="a method to compare, by the metrics.json of dasr eval on its SR of the validation pairs "
+        "(repeat, in order; the slider shows the last two): each pair's images side by side, and every metric",
+    )
     parser.set_defaults(func=run)
 
 
+def _method(value: str) -> Method:
+    label, separator, path = value.partition("=")
+    if not separator or not label or not path:
+        raise argparse.ArgumentTypeError(f"expected LABEL=FILE, e.g. DASR=runs/dasr/eval/metrics.json, got {value!r}")
+    return Method(label, Path(path))
+
+
 def run(args: argparse.Namespace) -> int:
-    print(f"report: {build_report(args.run, args.out, args.metrics)}")
+    print(f"report: {build_report(args.run, args.out, args.metrics, args.compare)}")
     return 0

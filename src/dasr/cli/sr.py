@@ -15,7 +15,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dasr.data.folders import list_images
+from dasr.data.folders import (
+    clashing_outputs,
+    list_images,
+    output_stems,
+    unreadable_images,
+)
 from dasr.data.image_io import read_image, write_image
 from dasr.engine.progress import progress
 from dasr.errors import DasrError
@@ -61,6 +66,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--no-optimize", action="store_true",
         help="run the plain NCHW forward instead of the faster channels_last one (same results up to rounding)",
     )
+    parser.add_argument(
+        "--pad", choices=("reflect", "zero"), default="reflect",
+        help="image border: reflect-padded (default, no dark frame) or zero, as the convolutions pad it in "
+        "BasicSR / Real-ESRGAN inference (the same pixels as theirs; up to tens of levels darker within "
+        "about 8 pixels of the border)",
+    )
     parser.add_argument("--suffix", default="", metavar="S", help="appended to each output's name stem (default: none)")
     parser.add_argument(
         "--ext", choices=tuple(EXTENSIONS), default="png",
@@ -79,12 +90,21 @@ def run(args: argparse.Namespace) -> int:
         raise DasrError(f"--tile must be a positive number of pixels, got {args.tile}")
     if args.output.exists() and not args.output.is_dir():
         raise DasrError(f"--output: '{args.output}' exists and is not a folder")
-    jobs = plan_outputs(list_images(args.input, "--input"), args.output, suffix=args.suffix, ext=EXTENSIONS[args.ext])
+    inputs = list_images(args.input, "--input", warn_unreadable=False)
+    jobs, refused = plan_outputs(inputs, args.output, suffix=args.suffix, ext=EXTENSIONS[args.ext])
     upscaler = load_model(
-        args.model, device=args.device, precision="fp32" if args.fp32 else "auto", optimize=not args.no_optimize
+        args.model,
+        device=args.device,
+        precision="fp32" if args.fp32 else "auto",
+        optimize=not args.no_optimize,
+        border=args.pad,
     )
     started = time.perf_counter()
     summary = upscale_files(upscaler, jobs, overwrite=args.overwrite, tile=args.tile)
+    summary.failed[:0] = [
+        *(f"'{path}': {reason}" for path, reason in unreadable_images(args.input)),
+        *refused,
+    ]
     for message in summary.failed:
         print(f"dasr: failed: {message}", file=sys.stderr)
     failed = f", {len(summary.failed)} failed" if summary.failed else ""
@@ -95,20 +115,29 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if summary.failed and not args.skip_bad else 0
 
 
-def plan_outputs(inputs: list[Path], out_dir: Path, *, suffix: str, ext: str | None) -> list[tuple[Path, Path]]:
-    """``(input, output)`` pairs, refused before any work when two inputs would write the same
-    file (``a.jpg`` and ``a.png`` with ``--ext png``) or an output would replace its input."""
-    targets: dict[Path, Path] = {}
-    for source in inputs:
-        target = out_dir / f"{source.stem}{suffix}{ext or source.suffix.lower()}"
-        if target in targets:
-            raise DasrError(
-                f"--output: '{targets[target]}' and '{source}' would both be written to '{target}'; use --ext same"
-            )
-        if target.resolve() == source.resolve():
-            raise DasrError(f"--output: '{target}' would replace its input; use another --output folder or a --suffix")
-        targets[target] = source
-    return [(source, target) for target, source in targets.items()]
+def plan_outputs(
+    inputs: list[Path], out_dir: Path, *, suffix: str, ext: str | None
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """``(input, output)`` pairs, and a message for each input that gets none.
+
+    Inputs whose outputs would share a name (``a.jpg`` and ``a.png`` with ``--ext png``) keep
+    their own extension in the stem (:func:`~dasr.data.folders.output_stems`), so no file is
+    lost to a clash. What still collides, or would replace its input, fails alone: a clash
+    concerns two files, not the run.
+    """
+    stems = output_stems(inputs)
+    outputs = {source: out_dir / f"{stems[source]}{suffix}{ext or source.suffix.lower()}" for source in inputs}
+    clashes = clashing_outputs(outputs)
+    jobs, refused = [], []
+    for source, output in outputs.items():
+        if source in clashes:
+            others = ", ".join(f"'{other}'" for other in clashes[source])
+            refused.append(f"'{source}': its output '{output}' would also be written by {others}; use --suffix or --ext same")
+        elif output.resolve() == source.resolve():
+            refused.append(f"'{source}': its output would replace it; use another --output folder or a --suffix")
+        else:
+            jobs.append((source, output))
+    return jobs, refused
 
 
 def upscale_files(upscaler: Upscaler, jobs: list[tuple[Path, Path]], *, overwrite: bool, tile: int | None) -> Summary:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dasr.cli.options import (
     add_config_options,
+    add_init_option,
     add_run_options,
     add_scale_option,
     add_skip_bad_option,
@@ -14,6 +15,7 @@ from dasr.cli.options import (
     config_from_args,
     read_images,
     read_validation_pairs,
+    resume_checkpoint,
 )
 from dasr.config.schema import SRNConfig
 from dasr.engine.distributed import is_main_process, process_group
@@ -51,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_scale_option(parser)
     add_run_options(parser)
     add_config_options(parser)
+    add_init_option(parser)
     add_validation_options(parser)
     add_skip_bad_option(parser)
     parser.set_defaults(func=run)
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     data = read_data(args, config.srn)
     with process_group(config.device):
-        checkpoint = train_srn(config, data, args.out, resume_from=args.resume)
+        checkpoint = train_srn(config, data, args.out, resume_from=resume_checkpoint(args))
         if not is_main_process():
             return 0
     print(f"SRN checkpoint: {checkpoint}")

@@ -52,13 +52,21 @@ class TrainConfig:
 class DSNConfig:
     """Stage 1: the down-sampling network, its discriminator and losses (paper, Sec. 3.1)."""
 
-    arch: Literal["paper", "official"] = "paper"
+    arch: Literal["paper", "official", "physical"] = "paper"
     """``paper``: conv, residual blocks, bilinear resize, two convs. ``official``: the released
-    code's De_resnet (PReLU, stride-2 convs, sigmoid)."""
+    code's De_resnet (PReLU, stride-2 convs, sigmoid). ``physical``: a learned Gaussian blur,
+    bicubic downscale and Poisson-Gaussian noise (docs/stage1.md): it cannot turn the HR scenes
+    into other scenes, which the free-form networks do when the real LR shows few other scenes."""
     input: Literal["hr", "bicubic"] = "hr"
     """``bicubic``: the network sees the bicubic-downscaled HR and keeps its size (Table 1)."""
     num_features: int = 64
     num_blocks: int = 23
+    kernel_size: int = 13
+    """``physical`` arch only: the support of its learned blur kernel, in HR pixels (odd); 13
+    holds a Gaussian of sigma up to about 2 HR pixels."""
+    jpeg: bool = False
+    """``physical`` arch only: end with a differentiable JPEG (4:2:0) round trip at a learned
+    quality, for real LR that was saved as JPEG."""
     global_residual: bool = True
     """``paper`` arch only: add the bicubic downscale of the input to the output, so the network
     learns the degradation as a residual."""
@@ -98,6 +106,10 @@ class DSNConfig:
     content_weight: float = 0.01
     perceptual_weight: float = 1.0
     adversarial_weight: float = 0.0005
+    val_degradation: str | None = None
+    """The real LR's true degradation, when known (a ``dasr degrade`` preset name or config
+    file): validation and ``dasr ablate --table 1`` then add it, applied to the validation HR,
+    as a reference row and a discriminator probe. Changes no training."""
 
 
 @dataclass
@@ -111,7 +123,10 @@ class SRNConfig:
     growth_channels: int = 32
     """RRDBNet ``gc``."""
     init: str | None = None
-    """Weights to start from: our checkpoints, BasicSR / Real-ESRGAN / ESRGAN RRDB files."""
+    """Weights to start from (``dasr.weights``): ``none`` or null (random), ``builtin:rrdb-small-x4``
+    / ``-x2`` (shipped with the package; ``builtin:rrdb-small`` = the configured scale's), a
+    public model's name (``RealESRNet_x4plus``, ``RRDB_PSNR_x4``, ...), or a file: our
+    checkpoints, BasicSR / Real-ESRGAN / ESRGAN RRDB files."""
     pairs: Literal["generated", "bicubic"] = "generated"
     """Training pairs: DSN(HR) from stage 1.5, or the bicubic downscale of HR (no DSN needed)."""
     adversarial: Literal["target", "source", "none"] = "target"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +25,12 @@ from PIL import Image as PILImage
 from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
-"""File name endings (compared in lower case) that are read as images."""
+IMAGE_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp",
+    ".gif", ".apng", ".jfif", ".jpe", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".qoi", ".jp2", ".j2k", ".ico",
+)
+"""File name endings (compared in lower case) that are read as images: the formats photos come in
+that Pillow decodes without plug-ins. Animated files (GIF, APNG, WebP) give their first frame."""
 
 # What Pillow raises for broken files; anything else stays a bug with its traceback.
 _DECODE_ERRORS = (
@@ -92,6 +97,8 @@ def decode_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
             if _pillow_loses_depth(image, data):
                 samples = _decode_with_opencv(path, data, grey=_is_grey_alpha_png(image, data))
             else:
+                if getattr(image, "n_frames", 1) > 1:
+                    warnings.warn(f"'{path}' is animated ({image.n_frames} frames): using its first frame", stacklevel=2)
                 image.load()
                 samples = _pillow_samples(path, image)
     samples = _orient(samples, orientation)
@@ -304,6 +311,11 @@ def _reading(path: Path) -> Iterator[None]:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, PILImage.DecompressionBombError):
+        return (
+            f"its header claims more than {2 * (PILImage.MAX_IMAGE_PIXELS or 0)} pixels, Pillow's "
+            "decompression-bomb limit (a damaged or malicious file)"
+        )
     if isinstance(error, OSError) and error.strerror:
         return error.strerror  # missing file, folder, permissions
     message = str(error).strip()

@@ -15,6 +15,12 @@ sees: HR before ``downscale``, LR after; noise ``a``, ``b`` for pixel values in 
     A phone photo shrunk for sharing: mild anisotropic blur (sigma 0.5-1.5 HR px), bicubic /
     bilinear / area downscale, signal-dependent noise correlated across channels by demosaicking
     (a 0.0001-0.002, b 0.00001-0.0002, correlation 0.3-0.7), JPEG 4:2:0 at quality 70-90.
+``one-camera``
+    One phone camera at fixed settings, the same for every image (only the noise is random):
+    lens blur sigma 1.0 x 0.7 HR px at 30 degrees, bicubic downscale, noise a 0.002, b 0.0002,
+    correlation 0.5 (3-8 levels of 255 from dark to bright after JPEG), JPEG 4:2:0 quality 70.
+    A set of many scenes from one camera is what the DSN of stage 1 can learn (the demo's real
+    LR); ``phone-camera`` draws a different camera for every image.
 """
 
 from __future__ import annotations
@@ -39,6 +45,12 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         {"type": "downscale", "method": ["bicubic", "bilinear", "area"]},
         {"type": "noise", "a": [0.0001, 0.002], "b": [0.00001, 0.0002], "correlation": [0.3, 0.7]},
         {"type": "jpeg", "quality": [70, 90], "subsampling": "4:2:0"},
+    ],
+    "one-camera": [
+        {"type": "anisotropic_blur", "sigma_x": 1.0, "sigma_y": 0.7, "angle": 30.0},
+        {"type": "downscale", "method": "bicubic"},
+        {"type": "noise", "a": 0.002, "b": 0.0002, "correlation": 0.5},
+        {"type": "jpeg", "quality": 70, "subsampling": "4:2:0"},
     ],
 }
 

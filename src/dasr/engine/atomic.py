@@ -7,11 +7,14 @@ goes to a temporary name in the same folder and is renamed into place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, Union
+
+from dasr.errors import DasrError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -44,6 +47,18 @@ def atomic_write(path: PathLike, mode: Literal["w", "wb"] = "wb") -> Iterator[IO
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, target)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+            raise DasrError(disk_full_message(target)) from None
         raise
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_message(path: PathLike | None) -> str:
+    """What to say when the disk (or quota) is full: the previous files are intact, so the
+    same command continues once there is room."""
+    where = f" while writing '{path}'" if path is not None else ""
+    return f"the disk is full{where}; the previous files are intact: free some space and run the same command again"

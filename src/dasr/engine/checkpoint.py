@@ -10,11 +10,13 @@ from __future__ import annotations
 import pickle
 import random
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from dasr.engine.atomic import PathLike, atomic_write
 from dasr.errors import DasrError
@@ -34,7 +36,9 @@ def load_checkpoint(path: PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise DasrError(f"checkpoint '{path}' does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's warnings about a damaged file would be a second line
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         refused = _REFUSED_GLOBAL.search(str(error))
         if refused:
@@ -51,9 +55,30 @@ def load_checkpoint(path: PathLike) -> dict[str, Any]:
     except (RuntimeError, ValueError) as error:
         reason = str(error).splitlines()[0].split(". ")[0] if str(error) else type(error).__name__
         raise DasrError(f"checkpoint '{path}' is corrupt: {reason}") from None
+    except Exception:  # noqa: BLE001 -- the unpickler fails on garbage with any exception type
+        raise DasrError(f"checkpoint '{path}' is corrupt or not a PyTorch checkpoint") from None
     if not isinstance(state, dict):
         raise DasrError(f"checkpoint '{path}' holds a {type(state).__name__}, not a dict of states")
     return state
+
+
+def load_safetensors(path: PathLike, kind: str = "weights file") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a safetensors file on the CPU; any failure to read it
+    (missing, truncated, a header that is not JSON, another format under that name) is one
+    line naming ``kind`` and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DasrError(f"{kind} '{path}' does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except OSError as error:
+        raise DasrError(f"{kind} '{path}' cannot be read: {error.strerror or error}") from None
+    except Exception as error:  # noqa: BLE001 -- safetensors raises several types on damaged files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DasrError(f"{kind} '{path}' is not a readable safetensors file: {reason}") from None
+    return tensors, metadata
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -15,6 +15,10 @@ The protocol, and why (details and caveats in ``docs/evaluation.md``):
 - **LPIPS AlexNet, linear calibration v0.1**, inputs in [-1, 1], whole image (not cropped): the
   paper's primary metric. VGG or v0.0 give other numbers, so the version is written with them.
   When its weights are not on the machine, a notice says so and the other metrics are reported.
+- **HaarPSI, MS-SSIM, GMSD** (piq, no weights) and the **high-frequency energy** of SR next to
+  HR's (mean absolute finest Haar detail, 8-bit levels), after the same rounding and crop: a
+  perceptual figure on every machine, and a noise-amplification figure. Stage-2 validation scores
+  with the same function (:func:`dasr.metrics.protocol.score_sr`), so eval reproduces it.
 - **FID/KID** (optional) between the SR and HR sets from Inception pool features; only the
   pytorch-fid weights give FIDs comparable with published ones.
 """
@@ -30,14 +34,13 @@ from dasr.evaluation.metrics_table import (
     format_table,
     write_report,
 )
-from dasr.evaluation.pairing import Pair, align, match_pairs
+from dasr.evaluation.pairing import Pair, match_pairs
 from dasr.evaluation.runner import evaluate_pairs, super_resolve_folder
 
 __all__ = [
     "EvaluationReport",
     "ImageScores",
     "Pair",
-    "align",
     "evaluate_pairs",
     "feature_frechet_distance",
     "format_table",

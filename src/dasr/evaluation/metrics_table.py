@@ -1,8 +1,8 @@
 """Evaluation results: per-image scores, their mean, the printed table, metrics.csv/json.
 
 Full precision goes to the files; the table rounds like the paper's tables (PSNR to 3 decimals,
-SSIM and LPIPS to 4). An infinite PSNR (identical images) is written ``inf`` in the CSV and
-``null`` in the JSON, which has no infinity.
+SSIM and LPIPS to 4; HaarPSI, MS-SSIM and GMSD to 4, the HF energies to 3). An infinite PSNR
+(identical images) is written ``inf`` in the CSV and ``null`` in the JSON, which has no infinity.
 """
 
 from __future__ import annotations
@@ -18,10 +18,26 @@ from typing import Any
 from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
 
-METRICS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips")
-"""Per-image metrics, in column order; ``lpips`` is left out when it was not computed."""
-_HEADINGS = {"psnr": "PSNR", "ssim": "SSIM", "psnr_y": "PSNR-Y", "ssim_y": "SSIM-Y", "lpips": "LPIPS"}
-_DECIMALS = {"psnr": 3, "ssim": 4, "psnr_y": 3, "ssim_y": 4, "lpips": 4}
+METRICS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips", "haarpsi", "ms_ssim", "gmsd", "hf", "hf_hr")
+"""Per-image metrics, in column order; ``lpips`` (no weights) and ``ms_ssim`` (small images) are
+left out when they were not computed. ``hf``/``hf_hr``: high-frequency energy of SR and of HR
+in 8-bit levels (:mod:`dasr.metrics.high_frequency`); SR above HR means sharpened noise."""
+HEADINGS = {
+    "psnr": "PSNR",
+    "ssim": "SSIM",
+    "psnr_y": "PSNR-Y",
+    "ssim_y": "SSIM-Y",
+    "lpips": "LPIPS",
+    "haarpsi": "HaarPSI",
+    "ms_ssim": "MS-SSIM",
+    "gmsd": "GMSD",
+    "hf": "HF",
+    "hf_hr": "HF-HR",
+}
+DECIMALS = {
+    "psnr": 3, "ssim": 4, "psnr_y": 3, "ssim_y": 4, "lpips": 4,
+    "haarpsi": 4, "ms_ssim": 4, "gmsd": 4, "hf": 3, "hf_hr": 3,
+}
 CSV_NAME = "metrics.csv"
 JSON_NAME = "metrics.json"
 
@@ -60,13 +76,13 @@ class EvaluationReport:
 
 
 def _cell(value: float, metric: str) -> str:
-    return f"{value:.{_DECIMALS[metric]}f}"
+    return f"{value:.{DECIMALS[metric]}f}"
 
 
 def format_table(report: EvaluationReport) -> str:
     """Per-image rows, the mean, FID/KID and a footnote on cropped pairs, as aligned text."""
     metrics = report.metrics
-    rows = [["image", *(_HEADINGS[name] for name in metrics)]]
+    rows = [["image", *(HEADINGS[name] for name in metrics)]]
     rows += [
         [image.name + ("*" if image.cropped else ""), *(_cell(image.values[name], name) for name in metrics)]
         for image in report.images

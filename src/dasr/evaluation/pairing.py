@@ -1,4 +1,5 @@
-"""Which SR image belongs to which HR image, and making a pair the same size.
+"""Which SR image belongs to which HR image (making a pair the same size is
+:func:`dasr.metrics.protocol.align_to_reference`, which stage-2 validation shares).
 
 Files are matched by name without extension, after removing an optional suffix that SR tools
 (``0801_x4.png``, ``0801_out.png``) or data sets (RealSR's ``Canon_001_HR.png``) append. Every
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from torch import Tensor
 
 from dasr.errors import DasrError
 
@@ -80,18 +79,3 @@ def match_pairs(
         raise error
     return [Pair(name, path, hr[name]) for name, path in sr.items()]
 
-
-def align(sr: Tensor, hr: Tensor, pair: Pair, scale: int) -> tuple[Tensor, Tensor, bool]:
-    """``(sr, hr, cropped)``: both cropped bottom/right to their common size when they differ by
-    less than ``scale`` pixels per side, as when an HR that is not a multiple of the scale was
-    downscaled (the paper's data sets); a larger difference means the wrong files or scale."""
-    (sr_height, sr_width), (hr_height, hr_width) = sr.shape[-2:], hr.shape[-2:]
-    if (sr_height, sr_width) == (hr_height, hr_width):
-        return sr, hr, False
-    if abs(sr_height - hr_height) >= scale or abs(sr_width - hr_width) >= scale:
-        raise DasrError(
-            f"'{pair.sr}' is {sr_width}x{sr_height} but its HR '{pair.hr}' is {hr_width}x{hr_height}: "
-            f"sizes may differ by less than --scale {scale} pixels"
-        )
-    height, width = min(sr_height, hr_height), min(sr_width, hr_width)
-    return sr[..., :height, :width], hr[..., :height, :width], True

@@ -4,10 +4,11 @@ docstring), and producing those SR images first from a model and LR images when 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import piq
 import torch
-from torch import Tensor
 
 from dasr.data.image_io import read_image, to_rgb, write_image
 from dasr.engine.progress import progress as progress_bar
@@ -15,23 +16,10 @@ from dasr.errors import DasrError
 from dasr.evaluation.fid import folder_distances
 from dasr.evaluation.lpips_metric import LPIPS_NAME, LpipsMode, load_lpips
 from dasr.evaluation.metrics_table import EvaluationReport, ImageScores
-from dasr.evaluation.pairing import Pair, align
+from dasr.evaluation.pairing import Pair
 from dasr.inference.api import Upscaler
-from dasr.metrics.protocol import quantize_8bit, read_rgb_tensor
-from dasr.metrics.psnr_ssim import psnr, ssim
-
-
-def _pixel_scores(sr: Tensor, hr: Tensor, crop_border: int, pair: Pair) -> dict[str, float]:
-    """PSNR/SSIM on RGB and on Y; an image too small for the crop or the SSIM window is a user
-    error naming the file and the option that sets the crop."""
-    values = {}
-    try:
-        for suffix, y_channel in (("", False), ("_y", True)):
-            values[f"psnr{suffix}"] = float(psnr(sr, hr, crop_border=crop_border, y_channel=y_channel)[0])
-            values[f"ssim{suffix}"] = float(ssim(sr, hr, crop_border=crop_border, y_channel=y_channel)[0])
-    except ValueError as error:
-        raise DasrError(f"'{pair.sr}': {error} (--crop-border {crop_border})") from None
-    return values
+from dasr.metrics.protocol import read_rgb_tensor, score_sr
+from dasr.metrics.weight_free import ms_ssim_skipped
 
 
 @torch.no_grad()
@@ -45,9 +33,11 @@ def evaluate_pairs(
     device: torch.device | str = "cpu",
     progress: bool = True,
 ) -> EvaluationReport:
-    """Score every pair: both images as 8-bit values, sizes aligned (see
-    :func:`~dasr.evaluation.pairing.align`), PSNR/SSIM with ``crop_border`` (default: ``scale``)
-    pixels cropped, LPIPS on the whole image; FID/KID between the two sets when ``fid``."""
+    """Score every pair with :func:`~dasr.metrics.protocol.score_sr` (what stage-2 validation
+    scores with): both images as 8-bit values, sizes aligned, PSNR/SSIM, HaarPSI, MS-SSIM, GMSD and
+    high-frequency energy with ``crop_border`` (default: ``scale``) pixels cropped, LPIPS on the
+    whole image; FID/KID between the two sets when ``fid``. MS-SSIM is reported for all images or,
+    with a notice, for none."""
     crop_border = scale if crop_border is None else crop_border
     device = torch.device(device)
     if crop_border < 0:
@@ -59,13 +49,15 @@ def evaluate_pairs(
     with progress_bar(len(pairs), desc="eval", enabled=progress) as bar:
         for pair in pairs:
             # On the device: SSIM's float64 filtering takes seconds per 2K image on a CPU.
-            sr, hr = (quantize_8bit(read_rgb_tensor(path).to(device)) for path in (pair.sr, pair.hr))
-            sr, hr, cropped = align(sr, hr, pair, scale)
-            values = _pixel_scores(sr, hr, crop_border, pair)
-            if network is not None:
-                values["lpips"] = float(network(sr, hr))
+            sr, hr = (read_rgb_tensor(path).to(device) for path in (pair.sr, pair.hr))
+            values, cropped = score_sr(
+                sr, hr, scale=scale, crop_border=crop_border, labels=(f"'{pair.sr}'", f"'{pair.hr}'"), lpips=network
+            )
             images.append(ImageScores(pair.name, pair.sr, pair.hr, cropped, values))
             bar.update()
+    without_ms_ssim = sum("ms_ssim" not in image.values for image in images)
+    if without_ms_ssim:
+        images = [replace(image, values={k: v for k, v in image.values.items() if k != "ms_ssim"}) for image in images]
     distances, fid_notice = (
         folder_distances([pair.sr for pair in pairs], [pair.hr for pair in pairs], device=device, progress=progress)
         if fid
@@ -80,9 +72,19 @@ def evaluate_pairs(
             "psnr_ssim": "RGB, and Y of BT.601 YCbCr (studio range, as MATLAB rgb2ycbcr)",
             "ssim_window": "11x11 Gaussian, sigma 1.5, valid region only",
             "lpips": f"{LPIPS_NAME}, inputs in [-1, 1], whole image" if network is not None else None,
+            "haarpsi_ms_ssim_gmsd": f"piq {piq.__version__} defaults, RGB in [0, 1], border cropped",
+            "hf": "mean |LH|, |HL|, |HH| of the one-level Haar transform, RGB, 8-bit levels, border cropped",
         },
         distances=distances,
-        notices=[notice for notice in (lpips_notice, fid_notice) if notice],
+        notices=[
+            notice
+            for notice in (
+                lpips_notice,
+                ms_ssim_skipped(without_ms_ssim, len(images)) if without_ms_ssim else None,
+                fid_notice,
+            )
+            if notice
+        ],
     )
 
 

@@ -46,7 +46,7 @@ from dasr.engine.device import select_device
 from dasr.errors import DasrError
 from dasr.inference.fast import prepare_for_inference
 from dasr.inference.loading import load_sr_network
-from dasr.inference.tiled import upscale_tiled
+from dasr.ops.blended_tiling import BORDERS, Border, upscale_tiled
 from dasr.stage2_srn.validation import display_upscale
 
 PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -60,10 +60,21 @@ class Upscaler:
     """A loaded SR network on its device, ready to upscale images of any size (tiled)."""
 
     def __init__(
-        self, network: RRDBNet, info: dict[str, Any], device: torch.device, dtype: torch.dtype, *, optimize: bool = True
+        self,
+        network: RRDBNet,
+        info: dict[str, Any],
+        device: torch.device,
+        dtype: torch.dtype,
+        *,
+        optimize: bool = True,
+        border: Border = "reflect",
     ) -> None:
         """Takes ``network`` over: it is moved, put in eval mode and, with ``optimize``, converted
-        to the channels_last layout in place (see :func:`prepare_for_inference`)."""
+        to the channels_last layout in place (see :func:`prepare_for_inference`). ``border``: see
+        :func:`~dasr.ops.blended_tiling.upscale_tiled`."""
+        if border not in BORDERS:
+            raise DasrError(f"--pad must be one of {', '.join(BORDERS)}, got '{border}'")
+        self._border = border
         if network.in_channels != 3 or network.out_channels != 3:
             raise DasrError(
                 f"model '{info.get('source')}' maps {network.in_channels} to {network.out_channels} channels; "
@@ -140,7 +151,9 @@ class Upscaler:
         """Float ``(H, W, C)`` colour (C 1 or 3) and ``(H, W)`` alpha in [0, 1], upscaled (and
         clipped to [0, 1]: the network's output is not)."""
         lr = image_to_tensor(to_rgb(pixels))[None]
-        sr = upscale_tiled(self._network, lr, scale=self.scale, tile=tile, device=self._device, dtype=self._dtype)
+        sr = upscale_tiled(
+            self._network, lr, scale=self.scale, tile=tile, device=self._device, dtype=self._dtype, border=self._border
+        )
         output = np.clip(tensor_to_pixels(sr), 0, 1)
         if pixels.shape[2] == 1:
             output = output.mean(axis=2, keepdims=True)
@@ -151,18 +164,25 @@ class Upscaler:
 
 
 def load_model(
-    path: PathLike, *, device: str | torch.device = "auto", precision: str = "auto", optimize: bool = True
+    path: PathLike,
+    *,
+    device: str | torch.device = "auto",
+    precision: str = "auto",
+    optimize: bool = True,
+    border: Border = "reflect",
 ) -> Upscaler:
     """An :class:`Upscaler` for the model at ``path``: our ``model.safetensors``, a ``dasr fit`` or
     ``dasr train-srn`` run folder, a stage-2 checkpoint or any RRDB weights file (BasicSR,
     Real-ESRGAN, ESRGAN, mmsr). ``device``: auto, cpu, cuda or cuda:N; ``precision``: auto, fp32,
     fp16 or bf16 (CUDA only; the CPU always computes in fp32); ``optimize=False``: the plain NCHW
-    forward instead of the faster channels_last one."""
+    forward instead of the faster channels_last one; ``border="zero"``: no padding of the image
+    border, for the same pixels as BasicSR / Real-ESRGAN inference (``reflect``, the default,
+    avoids their darker frame)."""
     if precision not in PRECISIONS:
         raise DasrError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     network, info = load_sr_network(path)
     target = select_device(str(device), "device")
-    return Upscaler(network, info, target, _autocast_type(precision, target), optimize=optimize)
+    return Upscaler(network, info, target, _autocast_type(precision, target), optimize=optimize, border=border)
 
 
 def _autocast_type(precision: str, device: torch.device) -> torch.dtype:

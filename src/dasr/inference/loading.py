@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from torch import Tensor
 
 from dasr.archs.rrdbnet import RRDBNet
@@ -90,7 +90,7 @@ def _is_model_file(path: Path) -> bool:
     try:
         with safe_open(str(path), framework="pt") as handle:
             return (handle.metadata() or {}).get("format") == MODEL_FORMAT
-    except (SafetensorError, OSError):
+    except Exception:  # noqa: BLE001 -- unreadable: the weights loader says what is wrong
         return False
 
 

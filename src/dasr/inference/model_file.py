@@ -25,11 +25,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors.torch import save
 
 from dasr.archs.rrdbnet import RRDBNet
+from dasr.archs.state_dict import fit_state_dict
 from dasr.engine.atomic import atomic_write
+from dasr.engine.checkpoint import load_safetensors
 from dasr.errors import DasrError
 
 MODEL_FORMAT = "dasr-model"
@@ -71,18 +73,21 @@ def resolve_model_path(path: Path, option: str = "--model") -> Path:
 
 
 def read_model_metadata(path: Path) -> dict[str, Any]:
-    """The metadata of a model file, JSON fields decoded."""
+    """The metadata of a model file, JSON fields decoded; a damaged or foreign file is one line."""
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
-    except (SafetensorError, OSError) as error:
-        raise DasrError(f"cannot read model file '{path}': {error}") from None
+    except Exception as error:  # noqa: BLE001 -- safetensors raises several types on damaged files
+        raise DasrError(f"cannot read model file '{path}': {str(error).splitlines()[0] if str(error) else error!r}") from None
     if metadata.get("format") != MODEL_FORMAT:
         raise DasrError(f"'{path}' is not a dasr model file (no '{MODEL_FORMAT}' metadata)")
     decoded: dict[str, Any] = dict(metadata)
-    for key in ("hyperparameters", "config", "training"):
-        decoded[key] = json.loads(metadata[key])
-    decoded["scale"] = int(metadata["scale"])
+    try:
+        for key in ("hyperparameters", "config", "training"):
+            decoded[key] = json.loads(metadata[key])
+        decoded["scale"] = int(metadata["scale"])
+    except (KeyError, ValueError) as error:
+        raise DasrError(f"model file '{path}' has damaged metadata ({type(error).__name__}: {error})") from None
     return decoded
 
 
@@ -90,8 +95,11 @@ def load_model_file(path: Path, option: str = "--model") -> tuple[RRDBNet, dict[
     """The network of a model file (or run folder), in eval mode, and its metadata."""
     path = resolve_model_path(path, option)
     metadata = read_model_metadata(path)
-    generator = RRDBNet(**metadata["hyperparameters"])
-    with safe_open(str(path), framework="pt") as handle:
-        state = {name: handle.get_tensor(name) for name in handle.keys()}
-    generator.load_state_dict(state)
+    hyperparameters = metadata["hyperparameters"]
+    try:
+        generator = RRDBNet(**hyperparameters)
+    except (TypeError, ValueError, DasrError) as error:
+        raise DasrError(f"model file '{path}' describes no valid RRDBNet ({hyperparameters}): {error}") from None
+    state, _ = load_safetensors(path, "model file")
+    fit_state_dict(generator, state, f"model file '{path}'")
     return generator.eval(), metadata

@@ -8,11 +8,15 @@ variant whose report exists and whose run was made with the same settings is not
     OUT/
       table1/<variant>/        train-dsn run folder; val/lr/ = DSN(val HR), eval/ = its scores
       table1/bicubic-downscale/  the reference row: val/lr/ = bicubic(val HR), eval/
+      table1/true-degradation/   with dsn.val_degradation: val/lr/ = it applied to val HR, eval/
       table2/dsn, table2/pairs the one DSN and generated pairs all SRN variants share
       table2/<variant>/        train-srn run folder; sr/ = SR(val LR), eval/ = its scores
       table{1,2}.csv/.json     the table
 
 Training never sees the validation pairs, so no checkpoint is picked on the set it is scored on.
+Table 1 also gets, for every row, the distribution distances of its LR to the real LR set and,
+for every trained DSN, its discriminator's scores (:mod:`dasr.stage1_dsn.validation`); they are
+cheap, so they are recomputed from the saved images on every run rather than stored.
 """
 
 from __future__ import annotations
@@ -38,22 +42,26 @@ from dasr.evaluation import (
 )
 from dasr.evaluation.metrics_table import JSON_NAME
 from dasr.inference.api import load_model
-from dasr.metrics.protocol import read_aligned_pair
-from dasr.ops.resize import bicubic_downscale
+from dasr.metrics.distribution import high_frequency_stats
+from dasr.metrics.protocol import read_rgb_tensor
 from dasr.pipeline.ablation_variants import TABLE1_VARIANTS, TABLE2_VARIANTS, Variant
 from dasr.pipeline.fit import FitData, make_generated_pairs
 from dasr.stage1_5_maps.generate import generate_pairs
 from dasr.stage1_dsn.networks import load_dsn
 from dasr.stage1_dsn.trainer import DSNData, train_dsn
+from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator
 from dasr.stage2_srn.trainer import SRNData, train_srn
 
 REFERENCE = Variant("bicubic-downscale", "bicubic downscale", ())
 """Table 1's reference row: no network, the bicubic downscale of the validation HR."""
+TRUE_REFERENCE = Variant("true-degradation", "true degradation", ())
+"""Table 1's reference row when ``dsn.val_degradation`` declares the real LR's degradation."""
 
 
 @dataclass(frozen=True)
 class Result:
-    """One variant's settings and mean scores (``psnr``, ``ssim``, ``psnr_y``, ``ssim_y``, maybe ``lpips``)."""
+    """One variant's settings and mean scores (``dasr eval``'s: ``psnr``, ``ssim``, ``psnr_y``, ``ssim_y``,
+    ``haarpsi``, ``gmsd``, ``hf``, ``hf_hr``, and ``ms_ssim``, ``lpips`` when measured)."""
 
     variant: Variant
     scores: dict[str, float | None]
@@ -70,16 +78,23 @@ class AblationData:
 
 def run_table1(config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> list[Result]:
     """Train each Table 1 DSN variant in ``out/table1/<name>`` and score DSN(val HR) against
-    the real val LR, after the bicubic-downscale reference row."""
+    the real val LR, after the reference rows (bicubic downscale, and the true degradation when
+    ``dsn.val_degradation`` declares it)."""
     root, scorer = Path(out) / "table1", _Scorer(config, show_progress)
     hr_paths, real_lr = [hr for hr, _ in data.val_pairs], [lr for _, lr in data.val_pairs]
-    reference = root / REFERENCE.name
-    results = [
-        scorer.score(
-            REFERENCE, reference, None, lambda: _bicubic_reference(data, reference / "val" / "lr", config.scale),
-            real_lr, "--val-lr",
-        )
-    ]
+    validator = DSNValidator(DSNValidationSet.from_pairs(data.val_pairs), scale=config.scale,
+                             tile=config.generate.tile, device=scorer.device, degradation=config.dsn.val_degradation)
+    results = []
+    for variant, probe in ((REFERENCE, "bicubic"), (TRUE_REFERENCE, "true")):
+        if probe not in validator.probes:
+            continue
+        if variant == TRUE_REFERENCE:  # remade every time: it must show the degradation declared now
+            (root / variant.name / "eval" / JSON_NAME).unlink(missing_ok=True)
+        lr_dir, images = root / variant.name / "val" / "lr", validator.probes[probe]
+        result = scorer.score(variant, root / variant.name, None,
+                              lambda images=images, lr_dir=lr_dir: _write_images(images, hr_paths, lr_dir),
+                              real_lr, "--val-lr")
+        results.append(_with_distributions(result, validator, lr_dir, None))
     for variant in TABLE1_VARIANTS:
         run, settings = root / variant.name, variant.apply(config)
 
@@ -89,8 +104,22 @@ def run_table1(config: Config, data: AblationData, out: Path, *, show_progress: 
                            tile=settings.generate.tile, device=scorer.device, progress=show_progress)
             return [run / "val" / "lr" / f"{hr.stem}.png" for hr in hr_paths]
 
-        results.append(scorer.score(variant, run, settings, produce, real_lr, "--val-lr"))
+        results.append(_with_distributions(scorer.score(variant, run, settings, produce, real_lr, "--val-lr"),
+                                           validator, run / "val" / "lr", run))
     return results
+
+
+def _with_distributions(result: Result, validator: DSNValidator, lr_dir: Path, dsn_run: Path | None) -> Result:
+    """``result`` plus the distribution distances of the LR images in ``lr_dir`` (named after the
+    val HR) to the real LR and, for a trained DSN, its discriminator's scores. The HF energy
+    itself is left to the eval report (``hf``, ``hf_hr``), which crops the border."""
+    images = [read_rgb_tensor(lr_dir / f"{stem}.png") for stem in validator.stems]
+    scores = {key: value for key, value in validator.distances(high_frequency_stats(images)).items() if key != "hf"}
+    if dsn_run is not None:
+        bundle = load_dsn(dsn_run)
+        scores.update(validator.discriminator_scores(bundle.discriminator.to(validator.device), bundle.freq_filter,
+                                                     images))
+    return Result(result.variant, {**result.scores, **scores})
 
 
 def run_table2(config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> list[Result]:
@@ -167,12 +196,11 @@ def _finished(run: Path, settings: Config | None) -> dict[str, float | None] | N
     return json.loads(report.read_text())["mean"]
 
 
-def _bicubic_reference(data: AblationData, out_dir: Path, scale: int) -> list[Path]:
-    """bicubic(val HR) as 8-bit PNGs, HR cropped to ``scale`` times its LR partner (Table 1's protocol)."""
+def _write_images(images: list[torch.Tensor], hr_paths: list[Path], out_dir: Path) -> list[Path]:
+    """A reference row's LR images (made from the val HR, cropped to ``scale`` times its LR
+    partner: Table 1's protocol) as 8-bit PNGs named after their HR."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for hr_path, lr_path in data.val_pairs:
-        hr, _ = read_aligned_pair(hr_path, lr_path, scale)
-        paths.append(out_dir / f"{hr_path.stem}.png")
-        write_image(paths[-1], tensor_to_pixels(bicubic_downscale(hr, scale)))
+    paths = [out_dir / f"{hr_path.stem}.png" for hr_path in hr_paths]
+    for path, image in zip(paths, images):
+        write_image(path, tensor_to_pixels(image))
     return paths

@@ -1,8 +1,9 @@
 """Printing and saving the ablation tables in the paper's layout.
 
 Table 1 is a grid like the paper's: rows = the DSN's input, columns = the adversarial filter,
-each cell ``PSNR / SSIM`` (``/ LPIPS`` when measured), with the bicubic downscale as the
-reference line. Table 2 has the paper's six columns and check-mark rows for the ingredients,
+each cell ``PSNR / SSIM`` (``/ LPIPS`` when measured), with the bicubic downscale (and the true
+degradation, when declared) as reference lines; then the same grid of distribution distances and
+one of the discriminator check. Table 2 has the paper's six columns and check-mark rows for the ingredients,
 then one row per metric. The CSV/JSON files hold one record per variant at full precision.
 """
 
@@ -17,13 +18,21 @@ from pathlib import Path
 from dasr.config.schema import Config
 from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
-from dasr.pipeline.ablate import REFERENCE, AblationData, Result, run_table1, run_table2
+from dasr.evaluation.metrics_table import DECIMALS, HEADINGS
+from dasr.pipeline.ablate import REFERENCE, TRUE_REFERENCE, AblationData, Result, run_table1, run_table2
 from dasr.pipeline.ablation_variants import DSN_FILTERS, DSN_INPUTS
 
-_DECIMALS = {"psnr": 3, "ssim": 4, "psnr_y": 3, "ssim_y": 4, "lpips": 4}
-_HEADINGS = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS"}
 _SHOWN = ("psnr", "ssim", "lpips")
 """The paper's metrics (RGB PSNR/SSIM, LPIPS); the files also hold the Y-channel values."""
+_SHOWN_SR = (*_SHOWN, "haarpsi", "ms_ssim", "gmsd", "hf", "hf_hr")
+"""Table 2 adds the weight-free perceptual metrics and the HF energy of SR next to HR's, which
+tells a network that sharpens the real LR's noise (SR above HR) from one that over-smooths."""
+_DISTANCES = {"jsd_haar": "JSD Haar", "jsd_residual": "JSD residual", "hf_ratio": "HF / real"}
+"""Table 1's distribution columns (:mod:`dasr.metrics.distribution`): needing no aligned scenes,
+they judge a DSN by the statistics of its LR set, not by one noisy realisation."""
+_SCORES = {f"p_{name}": name for name in ("real", "bicubic", "blur", "noise", "true", "generated")}
+"""Table 1's discriminator check (:mod:`dasr.stage1_dsn.validation`), for the trained DSNs."""
+_DECIMALS = {**DECIMALS, "jsd_haar": 4, "jsd_residual": 4, "hf_ratio": 3, **dict.fromkeys(_SCORES, 3)}
 
 
 def _number(scores: dict[str, float | None], metric: str) -> str:
@@ -31,8 +40,8 @@ def _number(scores: dict[str, float | None], metric: str) -> str:
     return "-" if value is None else f"{value:.{_DECIMALS[metric]}f}"
 
 
-def _shown(results: list[Result]) -> list[str]:
-    return [metric for metric in _SHOWN if any(result.scores.get(metric) is not None for result in results)]
+def _shown(results: list[Result], metrics: tuple[str, ...] = _SHOWN) -> list[str]:
+    return [metric for metric in metrics if any(result.scores.get(metric) is not None for result in results)]
 
 
 def _align(rows: list[list[str]]) -> str:
@@ -42,22 +51,39 @@ def _align(rows: list[list[str]]) -> str:
     )
 
 
-def format_table1(results: list[Result]) -> str:
-    """The DSN grid (input x filter) of generated LR vs real LR, and the bicubic reference."""
-    metrics = _shown(results)
+def _grid(results: list[Result], metrics: list[str], title: str) -> list[str]:
+    """The DSN grid (input x filter), each cell ``metric / metric ...``, and the reference rows
+    that have these metrics."""
     cell = {result.variant.settings: " / ".join(_number(result.scores, m) for m in metrics) for result in results}
-    reference = next(result for result in results if result.variant == REFERENCE)
     rows = [["input \\ filter", *DSN_FILTERS.values()]]
     rows += [
         [label, *(cell.get((("dsn.input", source), ("dsn.filter", kind)), "") for kind in DSN_FILTERS)]
         for source, label in DSN_INPUTS.items()
     ]
-    what = " / ".join(_HEADINGS[metric] for metric in metrics)
-    return "\n".join([
-        f"Table 1: generated LR vs real LR of the validation pairs ({what}; RGB, border = scale)",
-        _align(rows),
-        f"reference, {REFERENCE.label}: {' / '.join(_number(reference.scores, metric) for metric in metrics)}",
-    ])
+    lines = [title, _align(rows)]
+    for result in results:
+        if result.variant in (REFERENCE, TRUE_REFERENCE) and any(result.scores.get(m) is not None for m in metrics):
+            lines.append(f"reference, {result.variant.label}: {' / '.join(_number(result.scores, m) for m in metrics)}")
+    return lines
+
+
+def format_table1(results: list[Result]) -> str:
+    """The DSN grids (input x filter) of generated LR vs real LR with the reference rows: the
+    paired metrics, the distribution distances, and the discriminator check."""
+    metrics = _shown(results)
+    what = " / ".join(HEADINGS[metric] for metric in metrics)
+    title = f"Table 1: generated LR vs real LR of the validation pairs ({what}; RGB, border = scale)"
+    lines = _grid(results, metrics, title)
+    distances = _shown(results, tuple(_DISTANCES))
+    if distances:
+        what = " / ".join(_DISTANCES[metric] for metric in distances)
+        lines += ["", *_grid(results, distances, f"LR set vs real LR set, no pairing ({what})")]
+    scores = _shown(results, tuple(_SCORES))
+    if scores:
+        rows = [["", *(_SCORES[metric] for metric in scores)]]
+        rows += [[r.variant.label, *(_number(r.scores, m) for m in scores)] for r in results if r.variant.settings]
+        lines += ["", "each DSN discriminator's mean P(real LR) on LR sets (columns)", _align(rows)]
+    return "\n".join(lines)
 
 
 def format_table2(results: list[Result]) -> str:
@@ -71,7 +97,7 @@ def format_table2(results: list[Result]) -> str:
     }
     rows = [["", *(result.variant.name for result in results)]]
     rows += [[name, *("x" if used(s) else "" for s in settings)] for name, used in marks.items()]
-    rows += [[_HEADINGS[metric], *(_number(r.scores, metric) for r in results)] for metric in _shown(results)]
+    rows += [[HEADINGS[metric], *(_number(r.scores, metric) for r in results)] for metric in _shown(results, _SHOWN_SR)]
     return "Table 2: SR of the validation LR vs its HR (RGB, border = scale)\n" + _align(rows)
 
 

@@ -1,6 +1,8 @@
-"""``dasr report``: a run folder as one self-contained HTML page (configuration, samples, a
-before/after slider, domain-distance maps, training curves, evaluation metrics)."""
+"""``dasr report``: a run folder as one self-contained HTML page (configuration, a comparison
+of methods, samples, a before/after slider, domain-distance maps, training curves, evaluation
+metrics)."""
 
 from dasr.report.html import build_report
+from dasr.report.methods import Method
 
-__all__ = ["build_report"]
+__all__ = ["Method", "build_report"]

@@ -94,20 +94,25 @@ def side_by_side(title: str, panels: list[tuple[Image.Image, str]]) -> str:
     return f'<div class="panels"><h3>{html.escape(title)}</h3><div class="row">{figures}</div></div>'
 
 
-def slider(before: Image.Image, after: Image.Image, title: str) -> str:
-    """Two same-size images, ``before`` shown left of a draggable split. The split is a native
-    range input stretched over the picture, so mouse, touch and keyboard work without custom
-    event code; the page script only moves the split to the input's value."""
+def slider(
+    before: Image.Image, after: Image.Image, title: str, labels: tuple[str, str] = ("bicubic", "SR")
+) -> str:
+    """Two same-size images, ``before`` shown left of a draggable split, each tagged with its
+    label. The split is a native range input stretched over the picture, so mouse, touch and
+    keyboard work without custom event code; the page script only moves the split to the
+    input's value."""
     size = before.size
     before, after = centre_crop(before, SLIDER_CROP), centre_crop(after, SLIDER_CROP)
     where = "full image" if before.size == size else f"centre {before.width}×{before.height} crop at full resolution"
+    left, right = (html.escape(label) for label in labels)
     return (
         '<figure class="compare"><div class="slider" style="--pos: 50%">'
-        f"{img_tag(after, f'{title}: SR', css='after')}{img_tag(before, f'{title}: bicubic', css='before')}"
+        f"{img_tag(after, f'{title}: {labels[1]}', css='after')}"
+        f"{img_tag(before, f'{title}: {labels[0]}', css='before')}"
         '<div class="handle" aria-hidden="true"></div>'
-        '<span class="tag tag-left" aria-hidden="true">bicubic</span>'
-        '<span class="tag tag-right" aria-hidden="true">SR</span>'
+        f'<span class="tag tag-left" aria-hidden="true">{left}</span>'
+        f'<span class="tag tag-right" aria-hidden="true">{right}</span>'
         f'<input type="range" min="0" max="100" step="0.5" value="50" aria-label="{html.escape(title)}: '
-        'split position, bicubic on the left, SR on the right">'
+        f'split position, {left} on the left, {right} on the right">'
         f"</div><figcaption>{html.escape(title)} ({where}); drag, tap or use the arrow keys</figcaption></figure>"
     )

@@ -2,8 +2,9 @@
 
 One small chart per quantity, because losses, probabilities, PSNR and learning rate live on
 scales that one shared axis would flatten. Related series share a chart: ``adv_g``/``adv_d``,
-``p_real``/``p_fake`` (same prefix), and ``bicubic_psnr`` with ``psnr`` (the DSN's validation
-compares itself with bicubic).
+``p_real``/``p_fake`` (same prefix), and a stage-1 validation figure with its reference rows,
+``bicubic_psnr``, ``true_hf``, ``real_hf`` with ``psnr`` or ``hf`` (the DSN's validation compares
+itself with bicubic and the true degradation); ratios (``hf_ratio``) get their own chart.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def _series(rows: Sequence[dict[str, Any]]) -> dict[str, Points]:
 
 
 def _group(name: str) -> str:
-    return name.removeprefix("bicubic_").split("_")[0]
+    name = name.removeprefix("bicubic_").removeprefix("true_").removeprefix("real_")
+    return name if name.endswith("_ratio") else name.split("_")[0]
 
 
 def _thin(points: Points) -> Points:

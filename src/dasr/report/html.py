@@ -10,12 +10,14 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
 from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
 from dasr.report.comparison import dsn_sample_body, sr_section_body
+from dasr.report.methods import Method, methods_body
 from dasr.report.metrics import EVAL_METRICS, read_metrics
 from dasr.report.sections import (
     config_body,
@@ -29,9 +31,12 @@ from dasr.report.source import RunSource, open_run
 REPORT_FILE_NAME = "report.html"
 
 
-def build_report(run: Path, out: Path | None = None, metrics: Path | None = None) -> Path:
+def build_report(
+    run: Path, out: Path | None = None, metrics: Path | None = None, methods: Sequence[Method] = ()
+) -> Path:
     """Write the report of run folder ``run`` to ``out`` (default ``RUN/report.html``), atomically;
-    ``metrics``: a ``dasr eval`` metrics.json (default ``RUN/eval/metrics.json`` when present)."""
+    ``metrics``: a ``dasr eval`` metrics.json (default ``RUN/eval/metrics.json`` when present);
+    ``methods``: other methods' results on the same validation pairs, compared side by side."""
     source = open_run(run)
     out = Path(out) if out is not None else source.root / REPORT_FILE_NAME
     if out.is_dir():
@@ -40,15 +45,16 @@ def build_report(run: Path, out: Path | None = None, metrics: Path | None = None
         raise DasrError(f"--out '{out}': folder '{out.parent}' does not exist")
     if metrics is None and (source.root / EVAL_METRICS).is_file():
         metrics = source.root / EVAL_METRICS
-    page = render_page(source, metrics)
+    page = render_page(source, metrics, methods)
     with atomic_write(out, "w") as handle:
         handle.write(page)
     return out
 
 
-def render_page(source: RunSource, metrics: Path | None) -> str:
+def render_page(source: RunSource, metrics: Path | None, methods: Sequence[Method] = ()) -> str:
     sections = [
         ("config", "Configuration", config_body(source)),
+        *([("methods", "Comparison of methods", methods_body(methods))] if methods else []),
         ("sr", "Super-resolution: LR, SR, HR", _sr(source)),
         ("degradation", "Stage 1: learned degradation", _degradation(source)),
         ("maps", "Domain-distance maps", _maps(source)),

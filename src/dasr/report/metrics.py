@@ -33,6 +33,8 @@ class MetricsTable:
     """Images whose SR and HR sizes differed slightly and were cropped to the common size."""
     mean: Scores
     notes: list[str]
+    files: dict[str, tuple[Path, Path]]
+    """Image name -> (SR, HR) image files, where the row names both (paths as written)."""
 
 
 def read_metrics(path: Path) -> MetricsTable:
@@ -58,6 +60,11 @@ def read_metrics(path: Path) -> MetricsTable:
         {str(row["name"]) for row in images if row.get("cropped")},
         mean,
         _notes(data),
+        {
+            str(row["name"]): (Path(row["sr"]), Path(row["hr"]))
+            for row in images
+            if isinstance(row.get("sr"), str) and isinstance(row.get("hr"), str)
+        },
     )
 
 

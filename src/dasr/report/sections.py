@@ -10,7 +10,7 @@ from dasr.config.schema import Config
 from dasr.data.pairs_folder import PairPaths
 from dasr.report.curves import stage_charts
 from dasr.report.images import fit_within, img_tag, load_rgb
-from dasr.report.metrics import MetricsTable
+from dasr.report.metrics import MetricsTable, Scores
 from dasr.report.source import RunSource, Stage, read_pairs_manifest
 
 MAX_HEATMAPS = 8
@@ -135,15 +135,25 @@ def curves_body(stage: Stage, title: str) -> str:
             + f'<div class="charts">{"".join(charts)}</div>')
 
 
-def metrics_body(table: MetricsTable) -> str:
-    head = "".join(f"<th>{html.escape(column.upper().replace('_', '-'))}</th>" for column in table.columns)
+def metric_headings(columns: list[str]) -> str:
+    """The ``<th>`` of each metric column: ``psnr_y`` is shown ``PSNR-Y``."""
+    return "".join(f"<th>{html.escape(column.upper().replace('_', '-'))}</th>" for column in columns)
 
-    def cells(scores: dict[str, float | None]) -> str:
-        return "".join(
-            "<td></td>" if column not in scores else "<td>inf</td>" if scores[column] is None
-            else f"<td>{scores[column]:.4f}</td>"
-            for column in table.columns
-        )
+
+def metric_cells(columns: list[str], scores: Scores) -> str:
+    """One ``<td>`` per column: empty where not measured, ``inf`` for a null (infinite) PSNR."""
+    return "".join(
+        "<td></td>" if column not in scores else "<td>inf</td>" if scores[column] is None
+        else f"<td>{scores[column]:.4f}</td>"
+        for column in columns
+    )
+
+
+def metrics_body(table: MetricsTable) -> str:
+    head = metric_headings(table.columns)
+
+    def cells(scores: Scores) -> str:
+        return metric_cells(table.columns, scores)
 
     body = "".join(
         f"<tr><th>{html.escape(name)}{'*' if name in table.cropped else ''}</th>{cells(scores)}</tr>"

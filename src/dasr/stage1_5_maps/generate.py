@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from dasr.data.image_io import (
+    image_size,
     image_to_tensor,
     read_image,
     tensor_to_pixels,
@@ -39,7 +41,7 @@ from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.stage1_5_maps.domain_distance import domain_distance_map, map_geometry
 from dasr.stage1_5_maps.heatmap import CAPTION, heatmap_image
-from dasr.stage1_dsn.inference import downscale_with_dsn
+from dasr.stage1_dsn.inference import downscale_with_dsn, noise_seed
 
 if TYPE_CHECKING:
     from dasr.stage1_dsn.networks import DSNBundle
@@ -98,6 +100,19 @@ def _networks(networks: DSNBundle | tuple[nn.Module, nn.Module, FrequencyFilter]
     return _Networks(generator, discriminator, freq_filter, header)
 
 
+def _large_enough(hr_paths: list[Path], scale: int) -> list[Path]:
+    """The HR images that give at least one LR pixel. Training takes a smaller one (padded), but
+    it has no LR image to generate: it is left out with a warning, not a failed run."""
+    kept = []
+    for path in hr_paths:
+        height, width = image_size(path)
+        if min(height, width) >= scale:
+            kept.append(path)
+        else:
+            warnings.warn(f"HR image '{path}' ({width}x{height}) is smaller than the scale {scale}: no pair", stacklevel=3)
+    return kept
+
+
 def _check_unique_stems(hr_paths: Sequence[Path]) -> None:
     seen: dict[str, Path] = {}
     for path in hr_paths:
@@ -146,7 +161,7 @@ def _generate_one(
     if lr_height == 0 or lr_width == 0:
         raise DasrError(f"HR image '{path}' ({width}x{height}) is smaller than the scale {scale}")
     hr = image_to_tensor(pixels[: lr_height * scale, : lr_width * scale])[None].to(device)
-    lr = downscale_with_dsn(nets.generator, hr, scale=scale, tile=tile)
+    lr = downscale_with_dsn(nets.generator, hr, scale=scale, tile=tile, seed=noise_seed(path.stem))
     saved_lr = torch.round(lr.clamp(0.0, 1.0) * 255.0) / 255.0  # exactly what the 8-bit PNG holds
     lr_tile = -(-tile // scale)
     weights = domain_distance_map(saved_lr, nets.freq_filter, nets.discriminator, tile=lr_tile)[0, 0].cpu().numpy()
@@ -188,7 +203,7 @@ def generate_pairs(
     """
     if tile < 1:
         raise DasrError(f"--tile must be a positive number of HR pixels, got {tile}")
-    hr_paths = [Path(path) for path in hr_paths]
+    hr_paths = _large_enough([Path(path) for path in hr_paths], scale)
     _check_unique_stems(hr_paths)
     out_dir = Path(out_dir)
     device = torch.device(device)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from dasr.archs.registry import build_arch
+from dasr.archs.state_dict import fit_state_dict
 from dasr.config.loader import config_from_dict
 from dasr.config.schema import Config
 from dasr.engine.checkpoint import load_checkpoint
@@ -70,8 +71,14 @@ def build_dsn_networks(config: Config) -> DSNBundle:
     """Fresh, randomly initialised stage-1 networks as the configuration describes them."""
     dsn = config.dsn
     bicubic_input = dsn.input == "bicubic"
-    if dsn.arch == "paper":
+    if dsn.arch == "physical":
+        if bicubic_input:
+            raise DasrError("dsn.input=bicubic: the physical DSN blurs HR pixels and needs dsn.input=hr")
         generator: nn.Module = build_arch(
+            "dsn_physical", scale=config.scale, kernel_size=dsn.kernel_size, jpeg=dsn.jpeg
+        )
+    elif dsn.arch == "paper":
+        generator = build_arch(
             "dsn_paper",
             scale=1 if bicubic_input else config.scale,
             num_features=dsn.num_features,
@@ -143,10 +150,12 @@ def load_dsn(path: Path, *, scale: int | None = None, filter_kind: str | None = 
     if is_released_dsn(state):
         bundle = _load_released(checkpoint_path, state, scale, filter_kind)
     elif state.get("format") == CHECKPOINT_FORMAT:
+        if not isinstance(state.get("config"), dict):
+            raise DasrError(f"--dsn: '{checkpoint_path}' is a damaged DSN checkpoint: it holds no configuration")
         bundle = build_dsn_networks(config_from_dict(state["config"]))
         _check_agrees(bundle.config, checkpoint_path, scale, filter_kind)
-        bundle.generator.load_state_dict(state["params"])
-        bundle.discriminator.load_state_dict(state["discriminator"])
+        fit_state_dict(bundle.generator, state.get("params"), f"--dsn: '{checkpoint_path}' generator")
+        fit_state_dict(bundle.discriminator, state.get("discriminator"), f"--dsn: '{checkpoint_path}' discriminator")
     else:
         raise DasrError(
             f"--dsn: '{checkpoint_path}' is neither a dasr DSN checkpoint nor a released DASR/FSSR one "

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from dasr.archs.state_dict import fit_state_dict, some_keys
 from dasr.config.loader import load_config
 from dasr.config.schema import Config
 from dasr.data.image_io import image_to_tensor, read_image, to_rgb
@@ -85,12 +86,6 @@ class ReleasedDSN:
     """:class:`~dasr.archs.dsn.OfficialDSN` names (the network inside the bicubic wrapper for DSGAN)."""
     discriminator: dict[str, Tensor]
     """:class:`~dasr.archs.discriminators.OfficialPatchDiscriminator` names; no InstanceNorm keys."""
-
-
-def _some(keys: Sequence[str]) -> str:
-    """Up to three keys and how many more, for a one-line message."""
-    more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
-    return ", ".join(f"'{key}'" for key in keys[:3]) + more
 
 
 def _tensors(state: Any) -> dict[str, Tensor]:
@@ -130,7 +125,7 @@ def _check_complete(checkpoint: Mapping[str, Any], source: str) -> None:
 def _read_generator(state: dict[str, Tensor], source: str, scale: int | None) -> tuple[dict[str, Tensor], list[str]]:
     """The generator's weights under our names and the configuration settings read off them."""
     if "block_input.0.weight" not in state:
-        found = _some(list(state)) if state else "no tensors"
+        found = some_keys(list(state)) if state else "no tensors"
         raise DasrError(
             f"{source}: '{GENERATOR_KEY}' holds no De_resnet or DSGAN generator (keys 'block_input.0', "
             f"'res_blocks.N.conv1', 'block_output'); found {found}"
@@ -222,11 +217,11 @@ def _read_discriminator(
         )
     layers = {match.group(1): tensor for key, tensor in state.items() if (match := re.match(r"net\.net\.(.+)", key))}
     if "0.weight" not in layers:
-        found = _some(list(state)) if state else "no tensors"
+        found = some_keys(list(state)) if state else "no tensors"
         raise DasrError(f"{source}: '{DISCRIMINATOR_KEY}' holds no FSD discriminator (keys 'net.net.N'); found {found}")
     unknown = [key for key in state if not key.startswith(("net.net.", "DWT2.", "filter."))]
     if unknown:
-        raise DasrError(f"{source}: its discriminator has weights dasr does not know: {_some(unknown)}")
+        raise DasrError(f"{source}: its discriminator has weights dasr does not know: {some_keys(unknown)}")
     num_features, in_channels = layers["0.weight"].shape[:2]
     kind = _filter_kind(state, in_channels, source, requested_filter)
     renamed = {f"net.{key}": tensor for key, tensor in layers.items()}
@@ -255,22 +250,13 @@ def load_released_weights(module: nn.Module, state: Mapping[str, Tensor], what: 
     """Load ``state`` into ``module`` exactly, or say in one line what does not fit. InstanceNorm
     entries may be absent (the released layers have none): they keep their identity affine map
     and their statistics, which :func:`calibrate_instance_norm` then fixes."""
-    expected = module.state_dict()
     optional = {
         f"{name}.{key}"
         for name, layer in module.named_modules()
         if isinstance(layer, nn.InstanceNorm2d)
         for key in layer.state_dict()
     }
-    problems = {
-        "missing": [key for key in expected if key not in state and key not in optional],
-        "unexpected": [key for key in state if key not in expected],
-        "wrong shape": [key for key in state if key in expected and state[key].shape != expected[key].shape],
-    }
-    if any(problems.values()):
-        details = "; ".join(f"{kind} {_some(keys)}" for kind, keys in problems.items() if keys)
-        raise DasrError(f"{source}: its {what} does not fit dasr's {type(module).__name__}: {details}")
-    module.load_state_dict({**expected, **state})
+    fit_state_dict(module, state, f"{source}: its {what}", optional=optional, network=f"dasr's {type(module).__name__}")
 
 
 def _spread(paths: Sequence[Path], count: int) -> list[Path]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from dasr.config.schema import Config
 from dasr.data.unpaired import UnpairedPatches, patch_batches
@@ -38,9 +39,9 @@ from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage1_dsn.networks import CHECKPOINT_FORMAT, build_dsn_networks
 from dasr.stage1_dsn.step import DSNTrainer
-from dasr.stage1_dsn.validation import validate_dsn
+from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator, format_validation
 
-RESUMABLE_CHANGES = ("dsn.iters", "device", "data.num_workers", "generate.", "train.", "srn.")
+RESUMABLE_CHANGES = ("dsn.iters", "dsn.val_degradation", "device", "data.num_workers", "generate.", "train.", "srn.")
 """Configuration keys that may differ when a run is resumed: they do not change what has been
 learned so far (more iterations, another device, other bookkeeping, the later stage)."""
 
@@ -50,6 +51,16 @@ class DSNData:
     hr_paths: list[Path]
     lr_paths: list[Path]
     val_pairs: list[tuple[Path, Path]] | None = None
+    """Validation HR and real LR of the same scenes: PSNR/SSIM besides the distribution figures."""
+    val_unpaired: tuple[list[Path], list[Path]] | None = None
+    """Instead of ``val_pairs``: validation HR and real LR of other scenes (no PSNR/SSIM)."""
+
+    def validation(self) -> DSNValidationSet | None:
+        if self.val_pairs:
+            return DSNValidationSet.from_pairs(self.val_pairs)
+        if self.val_unpaired:
+            return DSNValidationSet(*self.val_unpaired, paired=False)
+        return None
 
 
 def train_dsn(
@@ -75,6 +86,13 @@ def train_dsn(
     set_determinism(config.deterministic)
     device = training_device(config.device)
     precision = resolve_precision(config.train.amp, device)
+    validation = data.validation()
+    # Every process needs the hook (validated iterations are checkpointed by all); only process 0
+    # validates, so only it reads the images (first: a wrong dsn.val_degradation fails at once).
+    validator = None
+    if validation is not None and is_main_process():
+        validator = DSNValidator(validation, scale=config.scale, tile=config.generate.tile, device=device,
+                                 degradation=settings.val_degradation)
     torch.manual_seed(config.seed)
     bundle = build_dsn_networks(config)
     generator = bundle.generator.to(device).train()
@@ -134,7 +152,10 @@ def train_dsn(
         return trainer.step(hr, real_lr, adversarial=iteration > settings.pretrain_iters)
 
     def validate(iteration: int) -> dict[str, float]:
-        return validate_dsn(generator, data.val_pairs, scale=config.scale, tile=config.generate.tile, device=device)
+        metrics = validator(generator, discriminator, bundle.freq_filter)
+        if show_progress:
+            tqdm.write(format_validation(iteration, metrics))
+        return metrics
 
     return run_training(
         run=run,
@@ -147,7 +168,7 @@ def train_dsn(
         hooks=LoopHooks(
             phase=lambda iteration: "pretrain" if iteration <= settings.pretrain_iters else "train",
             sample=lambda iteration: save_sample(run, iteration, last_hr[0], generator, config.scale),
-            validate=validate if data.val_pairs else None,
+            validate=validate if validation is not None else None,
         ),
         desc="train-dsn",
         stop_after=stop_after,

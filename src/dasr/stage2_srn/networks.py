@@ -18,6 +18,7 @@ from dasr.archs.weights import load_rrdbnet
 from dasr.config.schema import Config
 from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
+from dasr.weights import resolve_init
 
 CHECKPOINT_FORMAT = "dasr-srn"
 
@@ -25,6 +26,7 @@ _SETTING_OF = {
     "num_features": "srn.num_features",
     "num_blocks": "srn.num_blocks",
     "growth_channels": "srn.growth_channels",
+    "scale": "scale",
 }
 """The configuration keys of RRDBNet's hyper-parameters, for error messages."""
 
@@ -39,8 +41,9 @@ class SRNBundle:
 
 def build_srn_networks(config: Config, *, load_init: bool = True) -> SRNBundle:
     """The stage-2 networks the configuration describes: randomly initialised, except the
-    generator's weights come from ``srn.init`` when it is set (and ``load_init``: a resumed run
-    takes its weights from its checkpoint and does not need the file any more)."""
+    generator's weights come from ``srn.init`` when it names weights (and ``load_init``: a
+    resumed run takes its weights from its checkpoint and needs neither the file nor, for a
+    public model, the network)."""
     srn = config.srn
     generator = build_arch(
         "rrdbnet",
@@ -49,8 +52,9 @@ def build_srn_networks(config: Config, *, load_init: bool = True) -> SRNBundle:
         num_blocks=srn.num_blocks,
         growth_channels=srn.growth_channels,
     )
-    if srn.init is not None and load_init:
-        load_initial_weights(generator, Path(srn.init))
+    init = resolve_init(srn.init, config.scale) if load_init else None
+    if init is not None:
+        load_initial_weights(generator, init, srn.init)
     if srn.adversarial == "none":
         return SRNBundle(generator, None, None, config)
     freq_filter = FrequencyFilter(srn.filter)
@@ -63,12 +67,13 @@ def build_srn_networks(config: Config, *, load_init: bool = True) -> SRNBundle:
     return SRNBundle(generator, discriminator, freq_filter, config)
 
 
-def load_initial_weights(generator: nn.Module, path: Path) -> None:
+def load_initial_weights(generator: nn.Module, path: Path, name: str) -> None:
     """Start ``generator`` from RRDB weights in any naming (ESRGAN, mmsr, BasicSR, our own
     checkpoints' ``params_ema``), e.g. a PSNR-oriented ESRGAN instead of our pre-training.
 
     The file must describe exactly this network: a partial load would silently train from a
     half-random start, so other hyper-parameters are an error naming the settings to change.
+    ``name`` is what ``srn.init`` said (e.g. ``builtin:rrdb-small-x4``), for that error.
     """
     try:
         loaded = load_rrdbnet(path)
@@ -79,5 +84,7 @@ def load_initial_weights(generator: nn.Module, path: Path) -> None:
         f"{_SETTING_OF.get(key, key)}={found[key]} (not {wanted[key]})" for key in wanted if found[key] != wanted[key]
     ]
     if differences:
-        raise DasrError(f"srn.init: '{path}' holds an RRDBNet with {', '.join(differences)}; use matching settings")
+        raise DasrError(
+            f"srn.init: {name} holds an RRDBNet with {', '.join(differences)}; use matching settings"
+        )
     generator.load_state_dict(loaded.state_dict())

@@ -241,9 +241,6 @@ def train_srn(
         validator = None if not is_main_process() else SRNValidator(
             data.val_pairs,
             scale=config.scale,
-            # In LR pixels: RRDBNet needs ~15 pixels of context per block (350 at 23 blocks),
-            # so smaller tiles would mostly compute context; typical validation LR is one tile.
-            tile=config.generate.tile,
             device=device,
             samples_dir=run.samples_dir,
             lpips=offline_lpips(device),

@@ -1,16 +1,21 @@
 """Stage-2 validation with the paper's protocol: SR(real LR) against the HR of the same scene.
 
-PSNR/SSIM on RGB with a border of ``scale`` pixels cropped after quantising SR to 8 bits
-(:mod:`dasr.metrics.protocol`), and LPIPS (AlexNet, v0.1, whole image), the paper's primary
-metric, when its weights are on this machine. A few validation images are also saved as
-``samples/val_<iteration>_<stem>.png``: bicubic-upscaled LR | SR | HR.
+Scored by :func:`dasr.metrics.protocol.score_sr`, the function ``dasr eval`` scores with (8-bit
+quantisation, alignment, a border of ``scale`` pixels cropped; PSNR/SSIM on RGB and Y, HaarPSI,
+MS-SSIM, GMSD, high-frequency energy of SR and HR), plus LPIPS (AlexNet, v0.1, whole image), the
+paper's primary metric, when its weights are on this machine. SR is made as ``dasr sr`` and
+``dasr eval --model`` make it (:func:`dasr.ops.blended_tiling.upscale_tiled`: reflect padding,
+blended tiles of the size the memory budget allows, float32), so that ``dasr eval --model`` on a
+validated checkpoint reproduces its validation figures (up to float rounding; on CUDA with
+``--precision fp32``, since eval's default there is fp16 autocast). A few validation images are
+also saved as ``samples/val_<iteration>_<stem>.png``: bicubic-upscaled LR | SR | HR.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 
 import torch
@@ -21,18 +26,11 @@ from torchvision.models import AlexNet_Weights
 from dasr.engine.samples import save_side_by_side
 from dasr.errors import DasrError
 from dasr.losses.perceptual import LPIPSLoss, hub_cache_path
-from dasr.metrics.protocol import psnr_ssim, quantize_8bit, read_aligned_pair
-from dasr.ops.tiling import apply_tiled
+from dasr.metrics.protocol import read_rgb_tensor, score_sr
+from dasr.metrics.weight_free import ms_ssim_skipped
+from dasr.ops.blended_tiling import upscale_tiled
 
 SAMPLES_PER_VALIDATION = 2
-
-
-def super_resolve(model: nn.Module, lr: Tensor, *, scale: int, tile: int) -> Tensor:
-    """``model(lr)`` for an eval-mode RRDBNet, computed in LR tiles of ``tile`` pixels: exact,
-    because every tile gets ``model.context()`` pixels of context."""
-    return apply_tiled(
-        model, lr, tile=tile, context=model.context(), alignment=model.tile_alignment(), scale_out=Fraction(scale)
-    )
 
 
 def display_upscale(lr: Tensor, scale: int) -> Tensor:
@@ -64,33 +62,37 @@ class SRNValidator:
         pairs: Sequence[tuple[Path, Path]],
         *,
         scale: int,
-        tile: int,
         device: torch.device,
         samples_dir: Path,
         lpips: nn.Module | None,
     ) -> None:
         self.pairs = list(pairs)
         self.scale = scale
-        self.tile = tile
         self.device = device
         self.samples_dir = samples_dir
         self.lpips = lpips
+        self._noted_ms_ssim = False
 
     @torch.inference_mode()
     def __call__(self, model: nn.Module, iteration: int) -> dict[str, float]:
-        """Mean ``psnr``, ``ssim`` (and ``lpips``) over the pairs for the eval-mode ``model``."""
-        totals: dict[str, float] = {}
+        """The mean over the pairs of each score measured on all of them, for the eval-mode
+        ``model`` (on ``device``); as ``dasr eval`` does, MS-SSIM only when every pair is large
+        enough (a warning says so once otherwise)."""
+        per_pair = []
         for index, (hr_path, lr_path) in enumerate(self.pairs):
-            hr, lr = (image.to(self.device) for image in read_aligned_pair(hr_path, lr_path, self.scale))
-            sr = super_resolve(model, lr, scale=self.scale, tile=self.tile)
-            scores = psnr_ssim(sr, hr, crop_border=self.scale)
-            if self.lpips is not None:
-                scores["lpips"] = float(self.lpips(quantize_8bit(sr), hr))
-            for name, value in scores.items():
-                totals[name] = totals.get(name, 0.0) + value
+            lr, hr = read_rgb_tensor(lr_path), read_rgb_tensor(hr_path).to(self.device)
+            sr = upscale_tiled(model, lr, scale=self.scale, device=self.device).to(self.device)
+            labels = (f"the SR of '{lr_path}'", f"'{hr_path}'")
+            scores, _ = score_sr(sr, hr, scale=self.scale, crop_border=self.scale, labels=labels, lpips=self.lpips)
+            per_pair.append(scores)
             if index < SAMPLES_PER_VALIDATION:
                 save_side_by_side(
                     self.samples_dir / f"val_{iteration:07d}_{hr_path.stem}.png",
                     [display_upscale(lr, self.scale), sr, hr],
                 )
-        return {name: total / len(self.pairs) for name, total in totals.items()}
+        without_ms_ssim = sum("ms_ssim" not in scores for scores in per_pair)
+        if without_ms_ssim and not self._noted_ms_ssim:
+            warnings.warn(f"validation: {ms_ssim_skipped(without_ms_ssim, len(per_pair))}", stacklevel=2)
+            self._noted_ms_ssim = True
+        measured = [name for name in per_pair[0] if all(name in scores for scores in per_pair)]
+        return {name: math.fsum(scores[name] for scores in per_pair) / len(per_pair) for name in measured}

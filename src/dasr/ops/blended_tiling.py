@@ -1,5 +1,9 @@
 """Super-resolving an image of any size tile by tile: bounded device memory, no seams.
 
+This is how every SR image the package scores is made: ``dasr sr``/``dasr eval --model``
+(through :mod:`dasr.inference.api`) and stage-2 validation, so that the checkpoint validation
+picks is scored by ``dasr eval`` with the same numbers. It lives in ``ops`` so that both can use it.
+
 Users of the released code and its peers report two problems with tiled inference: the whole
 image still goes to the GPU, and tiles leave visible seams. Here the image and the output stay in
 CPU memory and only one tile at a time goes to the device, and tiles overlap and are blended:
@@ -28,7 +32,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import torch
 from torch import Tensor
@@ -55,6 +59,12 @@ TILE_MULTIPLE = 8
 """Automatic tile sizes are multiples of 8 (convolution kernels are fastest on such sizes)."""
 
 
+Border = Literal["reflect", "zero"]
+BORDERS: tuple[Border, ...] = ("reflect", "zero")
+"""How the image border is padded: reflected (no dark frame, the default) or not at all, so the
+convolutions zero-pad it as a plain forward does (BasicSR/Real-ESRGAN parity)."""
+
+
 class SRNetwork(Protocol):
     """What tiling needs of a network: :class:`~dasr.archs.rrdbnet.RRDBNet` provides it."""
 
@@ -76,6 +86,7 @@ def upscale_tiled(
     overlap: int | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    border: Border = "reflect",
 ) -> Tensor:
     """``network(lr)`` for a ``(1, C, h, w)`` CPU tensor, as a ``(1, C_out, h*scale, w*scale)``
     float32 CPU tensor, computed one tile at a time on ``device`` (where ``network`` already is,
@@ -84,8 +95,13 @@ def upscale_tiled(
     ``tile`` and ``overlap`` are in input pixels; ``tile=None`` picks the largest tile the memory
     budget allows, so that an image that fits is done in one go; ``overlap=None`` means
     :data:`DEFAULT_OVERLAP` trunk pixels. ``dtype`` is the autocast compute
-    type: ``float32`` (no autocast), ``float16`` (CUDA only) or ``bfloat16``.
+    type: ``float32`` (no autocast), ``float16`` (CUDA only) or ``bfloat16``. ``border="zero"``
+    leaves the image unpadded, so its border pixels see the convolutions' zero padding, as in a
+    plain whole-image forward (BasicSR, Real-ESRGAN): the same output where one tile covers the
+    image, a darker frame than ``reflect`` near the border.
     """
+    if border not in BORDERS:
+        raise DasrError(f"border padding must be one of {', '.join(BORDERS)}, got '{border}'")
     device = torch.device(device)
     if lr.ndim != 4 or lr.shape[0] != 1 or lr.device.type != "cpu":
         raise ValueError(f"expected one CPU image (1, C, h, w), got {tuple(lr.shape)} on {lr.device}")
@@ -98,7 +114,8 @@ def upscale_tiled(
         raise DasrError(f"tile overlap must be 0 or more pixels, got {overlap}")
     overlap = _round_up(overlap, alignment)
     floor = max(2 * overlap, alignment)
-    padded = _reflect_pad(lr, overlap, alignment)
+    border_pad = overlap if border == "reflect" else 0
+    padded = _reflect_pad(lr, border_pad, alignment)
     largest = max(padded.shape[-2:])
     if tile is None:
         tile = auto_tile(network, device, dtype)
@@ -108,7 +125,7 @@ def upscale_tiled(
     while True:
         try:
             return _upscale(network, padded, lr.shape[-2:], scale=scale, tile=tile, overlap=overlap,
-                            device=device, dtype=dtype)
+                            border_pad=border_pad, device=device, dtype=dtype)
         except torch.OutOfMemoryError:
             pass  # leave the except block first: its traceback holds the failed tile's tensors
         if device.type == "cuda":
@@ -166,10 +183,11 @@ def _upscale(
     scale: int,
     tile: int,
     overlap: int,
+    border_pad: int,
     device: torch.device,
     dtype: torch.dtype,
 ) -> Tensor:
-    """One pass over the tiles of ``padded`` (the image reflect-padded by ``overlap``), each
+    """One pass over the tiles of ``padded`` (the image reflect-padded by ``border_pad``), each
     weighted output tile added into the cropped CPU result."""
     height, width = size
     alignment = network.tile_alignment()
@@ -177,8 +195,8 @@ def _upscale(
     cols = tile_spans(padded.shape[-1], tile, overlap, alignment)
     row_weights = _blend_weights(rows, padded.shape[-2], scale, overlap)
     col_weights = _blend_weights(cols, padded.shape[-1], scale, overlap)
-    crop_rows = (overlap * scale, (overlap + height) * scale)
-    crop_cols = (overlap * scale, (overlap + width) * scale)
+    crop_rows = (border_pad * scale, (border_pad + height) * scale)
+    crop_cols = (border_pad * scale, (border_pad + width) * scale)
     out: Tensor | None = None
     autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
     with torch.inference_mode():
