@@ -92,6 +92,7 @@ def test_table1_resumes_an_interrupted_variant_and_prints_its_grid(photo_folders
     assert logged == [1, 2, 3]  # resumed at iteration 3, not started again
     assert "Table 1" in printed and "bicubic LR" in printed and "WFS" in printed and "bicubic downscale" in printed
     assert "reference, true degradation" in printed and "JSD Haar" in printed and "P(real LR)" in printed
+    assert "other DSN, physical degradation + WFS" in printed  # outside the paper DSN's grid
     records = json.loads((out / "table1.json").read_text())
     assert [record["variant"] for record in records] == ["bicubic-downscale", "true-degradation",
                                                          *(v.name for v in TABLE1_VARIANTS)]
@@ -103,7 +104,7 @@ def test_table1_resumes_an_interrupted_variant_and_prints_its_grid(photo_folders
     assert all(0 < record[f"p_{name}"] < 1 for record in trained for name in ("real", "bicubic", "true", "generated"))
     for variant in TABLE1_VARIANTS:
         saved = read_config(out / "table1" / variant.name / "config.yaml")
-        assert (saved.dsn.input, saved.dsn.filter) == tuple(value for _, value in variant.settings)
+        assert (saved.dsn.arch, saved.dsn.input, saved.dsn.filter) == tuple(value for _, value in variant.settings)
 
 
 @pytest.mark.parametrize(

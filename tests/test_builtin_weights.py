@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from skimage import data as skimage_data
 
 from dasr.archs.rrdbnet import RRDBNet
-from dasr.cli.main import build_parser
+from dasr.archs.weights import load_rrdbnet
+from dasr.cli.main import build_parser, main
 from dasr.cli.options import config_from_args
 from dasr.config.loader import load_config
 from dasr.demo.run import BASELINE
@@ -23,6 +24,7 @@ from dasr.inference.model_file import read_model_metadata
 from dasr.metrics.protocol import psnr_ssim, quantize_8bit
 from dasr.ops.resize import bicubic_downscale
 from dasr.pipeline.ablation_variants import TABLE2_VARIANTS
+from dasr.pipeline.builtin_weights import interpolating_start
 from dasr.stage2_srn.networks import build_srn_networks
 from dasr.weights import PUBLIC_WEIGHTS, builtin_names, resolve_init
 from dasr.weights.builtin import BUILTIN_DIR
@@ -79,7 +81,8 @@ def test_the_scale_free_name_picks_the_configured_scale(scale: int) -> None:
 def test_a_scale_without_builtin_weights_starts_from_scratch_and_says_so() -> None:
     with pytest.warns(UserWarning, match=r"no built-in weights for x1 .*starts from random weights"):
         assert resolve_init("builtin:rrdb-small", 1) is None
-    generator = build_srn_networks(small_config(1, "srn.init=builtin:rrdb-small")).generator  # the preset works
+    with pytest.warns(UserWarning, match="no built-in weights for x1"):
+        generator = build_srn_networks(small_config(1)).generator  # the preset still works at x1
     assert generator.scale == 1
 
 
@@ -201,11 +204,20 @@ def test_init_option_is_the_short_form_of_set_srn_init(weights: str) -> None:
 
 
 def test_cli_wrong_init_name_is_one_line(photo_folders, tmp_path, capsys) -> None:
-    from dasr.cli.main import main
-
     code = main(["train-srn", "--hr", str(photo_folders["hr"]), "--scale", "4", "--out", str(tmp_path / "run"),
                  "--preset", "cpu-small", "--set", "srn.pairs=bicubic", "--set", "srn.adversarial=none",
                  "--init", "builtin:nope"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert "unknown built-in weights 'builtin:nope'; available: builtin:rrdb-small-x2" in err
+
+
+def test_the_recipe_starts_from_bilinear_interpolation(tmp_path) -> None:
+    """The start the built-in weights were trained from (``interpolating_start``): at x2 it is
+    exactly bilinear upsampling away from the zero-padded border."""
+    network = load_rrdbnet(interpolating_start(2, 0, tmp_path / "start.safetensors")).eval()
+    image = torch.rand(1, 3, 20, 24)
+    with torch.no_grad():
+        difference = network(image) - F.interpolate(image, scale_factor=2, mode="bilinear", align_corners=False)
+    assert difference[..., 2:-2, 2:-2].abs().max() < 1e-5
+    assert difference.abs().max() > 0.1  # the border is not (so the test can tell)

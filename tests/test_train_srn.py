@@ -248,7 +248,7 @@ def test_cli_trains_and_resumes(photo_folders, pairs_dir, tmp_path, capsys) -> N
 def test_cli_user_errors_are_one_line(argv, message, photo_folders, tmp_path, capsys) -> None:
     names = {"LR": photo_folders["lr"], "HR": photo_folders["hr"], "PAIRS": tmp_path, "NOPE": tmp_path / "nope.pth"}
     argv = [str(names[a]) if a in names else a.replace("NOPE", str(names["NOPE"])) for a in argv]
-    code = run_cli("train-srn", "--scale", 4, "--out", tmp_path / "run", *argv, *sets())
+    code = run_cli("train-srn", "--scale", 4, "--out", tmp_path / "run", *sets(), *argv)  # argv's --set last
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err

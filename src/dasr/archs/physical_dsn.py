@@ -2,22 +2,22 @@
 
 HR -> blur with a learned anisotropic Gaussian -> bicubic downscale -> Poisson-Gaussian sensor
 noise with learned per-channel levels and a learned channel correlation -> clip and 8-bit
-rounding (straight-through) -> optionally JPEG at a learned quality (:mod:`dasr.ops.jpeg`), the
-same chain as :mod:`dasr.degradations` with learned parameters (as PDM, CVPR 2022, and the
-blur/noise models of BSRGAN and Real-ESRGAN). Trained by the
-wavelet GAN of stage 1 like the paper's free-form DSN, it cannot explain real LR images by
-changing or blurring away the scenes: it can only blur, downscale and add noise, so with few
-real-LR photos of other scenes the discriminator's scene cues have nothing to push except those
-few physical parameters.
+rounding (straight-through) -> optionally JPEG at a learned quality (:mod:`dasr.ops.jpeg`): the
+chain of :mod:`dasr.degradations` with learned parameters (as PDM, CVPR 2022, and the blur and
+noise models of BSRGAN and Real-ESRGAN). Trained by the wavelet GAN of stage 1 like the paper's
+free-form DSN, it cannot explain real LR images by changing or blurring away the scenes: it can
+only blur, downscale and add noise, so with few real-LR photos of other scenes the
+discriminator's scene cues have nothing to push but those few parameters (docs/stage1.md).
 
-Tiling and determinism: :meth:`PhysicalDSN.noise_free` (blur and downscale) is a local
-operator with the tiling contract of every DSN (:meth:`~dasr.archs.dsn.DownsamplingNetwork.
-context`); :meth:`PhysicalDSN.corrupt` (noise and JPEG) is applied to the whole LR image with
-noise from an explicit ``torch.Generator`` and the JPEG grid at the image origin, so that stage 1.5 writes the same LR image for
-an image whatever the tile size (``dasr.stage1_dsn.inference.downscale_with_dsn``).
-``forward`` (training) draws fresh noise, and a random JPEG grid offset (real-LR patches are
-crops at any offset of their JPEG grid), from torch's global generator on every call: the
-reparameterisation ``x + sqrt(a x + b) z`` lets the adversarial loss reach ``a`` and ``b``.
+Tiling and determinism: :meth:`PhysicalDSN.noise_free` (blur and downscale) is a local operator
+with the tiling contract of every DSN (:meth:`~dasr.archs.dsn.DownsamplingNetwork.context`);
+:meth:`PhysicalDSN.corrupt` (noise and JPEG) is applied to the whole LR image, with noise from an
+explicit ``torch.Generator`` and the JPEG grid at the image origin, so that stage 1.5 writes the
+same LR image for an image whatever the tile size (``dasr.stage1_dsn.inference.
+downscale_with_dsn``). ``forward`` (training) draws fresh noise, and a random JPEG grid offset
+(real-LR patches are crops at any offset of their JPEG grid), from torch's global generator on
+every call: the reparameterisation ``x + sqrt(a x + b) z`` lets the adversarial loss reach ``a``
+and ``b``.
 
 Parameter scale: Adam moves each parameter by about ``lr`` per step whatever its gradient's
 size. The parameters here are logarithms (of sigmas and noise levels) that have to move by
@@ -45,7 +45,7 @@ PARAMETER_GAIN = 100.0
 """Stored parameters times this are the physical ones (see the module docstring)."""
 
 INITIAL_SIGMA = 0.4
-"""HR pixels: nearly no blur (centre weight 0.9), so the untrained output is near the bicubic LR."""
+"""HR pixels: nearly no blur (centre weight 0.85), so the untrained output is near the bicubic LR."""
 
 INITIAL_NOISE = (1e-4, 1e-5)
 """``(a, b)``: a standard deviation of about 2 levels of 255 at mid grey, barely visible."""
@@ -53,7 +53,7 @@ INITIAL_NOISE = (1e-4, 1e-5)
 INITIAL_CORRELATION = 0.1
 
 INITIAL_QUALITY = 90.0
-"""JPEG quality to start from: mild compression, which the adversarial loss lowers if it must."""
+"""JPEG quality to start from: mild compression."""
 
 
 def _logit(p: float) -> float:

@@ -55,8 +55,9 @@ class DSNConfig:
     arch: Literal["paper", "official", "physical"] = "paper"
     """``paper``: conv, residual blocks, bilinear resize, two convs. ``official``: the released
     code's De_resnet (PReLU, stride-2 convs, sigmoid). ``physical``: a learned Gaussian blur,
-    bicubic downscale and Poisson-Gaussian noise (docs/stage1.md): it cannot turn the HR scenes
-    into other scenes, which the free-form networks do when the real LR shows few other scenes."""
+    bicubic downscale and Poisson-Gaussian noise, optionally JPEG (docs/stage1.md): it cannot
+    turn the HR scenes into other scenes, which the free-form networks do when the real LR shows
+    few other scenes."""
     input: Literal["hr", "bicubic"] = "hr"
     """``bicubic``: the network sees the bicubic-downscaled HR and keeps its size (Table 1)."""
     num_features: int = 64

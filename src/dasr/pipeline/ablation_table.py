@@ -54,16 +54,22 @@ def _align(rows: list[list[str]]) -> str:
 def _grid(results: list[Result], metrics: list[str], title: str) -> list[str]:
     """The DSN grid (input x filter), each cell ``metric / metric ...``, and the reference rows
     that have these metrics."""
-    cell = {result.variant.settings: " / ".join(_number(result.scores, m) for m in metrics) for result in results}
+    def shown(result: Result) -> str:
+        return " / ".join(_number(result.scores, m) for m in metrics)
+
+    paper = {(s["dsn.input"], s["dsn.filter"]): r for r in results if (s := dict(r.variant.settings)).get("dsn.arch") == "paper"}
     rows = [["input \\ filter", *DSN_FILTERS.values()]]
     rows += [
-        [label, *(cell.get((("dsn.input", source), ("dsn.filter", kind)), "") for kind in DSN_FILTERS)]
+        [label, *(shown(paper[source, kind]) if (source, kind) in paper else "" for kind in DSN_FILTERS)]
         for source, label in DSN_INPUTS.items()
     ]
     lines = [title, _align(rows)]
     for result in results:
-        if result.variant in (REFERENCE, TRUE_REFERENCE) and any(result.scores.get(m) is not None for m in metrics):
-            lines.append(f"reference, {result.variant.label}: {' / '.join(_number(result.scores, m) for m in metrics)}")
+        settings = dict(result.variant.settings)
+        if settings and settings.get("dsn.arch") != "paper":
+            lines.append(f"other DSN, {result.variant.label}: {shown(result)}")
+        elif result.variant in (REFERENCE, TRUE_REFERENCE) and any(result.scores.get(m) is not None for m in metrics):
+            lines.append(f"reference, {result.variant.label}: {shown(result)}")
     return lines
 
 

@@ -56,22 +56,17 @@ class DSNTrainer:
         settings, precision = self.settings, self.precision
         bicubic_lr = bicubic_downscale(hr, self.scale)
         generated = precision.forward(self.generator, hr)
-        # A stochastic generator's content loss judges its noise-free output: L1 against the
-        # noise-free bicubic LR would pull the noise level down at every step, while the
-        # adversarial pull up is a small mean in zero-mean per-sample gradients (docs/stage1.md).
-        noise_free = getattr(unwrap(self.generator), "noise_free", None)
-        anchored = generated if noise_free is None else precision.forward(noise_free, hr)
 
         if settings.content_space == "lowpass":
             content = weighted_l1(
-                low_frequency(anchored, settings.filter), low_frequency(bicubic_lr, settings.filter)
+                low_frequency(generated, settings.filter), low_frequency(bicubic_lr, settings.filter)
             )
         else:
-            content = weighted_l1(anchored, bicubic_lr)
+            content = weighted_l1(generated, bicubic_lr)
         losses = {"content": content}
         total = settings.content_weight * content
         if self.perceptual is not None:
-            losses["perceptual"] = precision.forward(self.perceptual, anchored, bicubic_lr)
+            losses["perceptual"] = precision.forward(self.perceptual, generated, bicubic_lr)
             total = total + settings.perceptual_weight * losses["perceptual"]
         frozen = unwrap(self.discriminator)
         if adversarial:
