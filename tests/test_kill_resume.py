@@ -5,8 +5,8 @@ file that fails to read.
 SIGKILL gives the process no chance to clean up, so this is what a lost cluster job or an
 out-of-memory kill does. The kills land wherever the process is when a condition is first seen
 on disk; the assertions hold whatever that moment is, so the test does not depend on timing.
-Each run is a forked child calling the command line's ``main``: the same code as ``dasr fit``
-in a shell, without paying the interpreter's start and imports six times.
+Each run is a child of a fork server calling the command line's ``main``: the same code as
+``dasr fit`` in a shell, without paying the interpreter's start and imports six times.
 """
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ def _run_quietly(argv: list[str]) -> None:
 
 
 def start(argv: list[str]) -> multiprocessing.process.BaseProcess:
-    process = multiprocessing.get_context("fork").Process(target=_run_quietly, args=(argv,))
+    # forkserver, not fork: a child forked from the test process can deadlock on a lock that one
+    # of its threads held at fork time; the fork server is single-threaded and has dasr imported.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["dasr.cli.main"])
+    process = context.Process(target=_run_quietly, args=(argv,))
     process.start()
     return process
 
