@@ -7,11 +7,10 @@ from pathlib import Path
 
 from dasr.cli.options import add_skip_bad_option
 from dasr.data.folders import check_images, list_images
-from dasr.data.image_io import image_size
 from dasr.engine.device import select_device
 from dasr.errors import DasrError
 from dasr.ops.frequency import FILTER_KINDS
-from dasr.stage1_5_maps.generate import generate_pairs
+from dasr.stage1_5_maps.generate import generate_pairs, too_small_for
 from dasr.stage1_dsn.networks import load_dsn
 from dasr.stage1_dsn.released import calibrate_instance_norm
 
@@ -92,10 +91,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 
+
 def _refuse_too_small(paths: list[Path], scale: int) -> None:
     """Stop before any work on an HR image that gives no LR pixel (``generate_pairs`` would leave
     it out with a warning, which ``--skip-bad`` asks for)."""
-    for path in paths:
-        height, width = image_size(path)
-        if min(height, width) < scale:
-            raise DasrError(f"--hr: '{path}' ({width}x{height}) is smaller than the scale {scale} (use --skip-bad to leave such files out)")
+    for path, (width, height) in too_small_for(paths, scale).items():
+        raise DasrError(
+            f"--hr: '{path}' ({width}x{height}) is smaller than the scale {scale} (use --skip-bad to leave such files out)"
+        )

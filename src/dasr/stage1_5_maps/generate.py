@@ -100,17 +100,20 @@ def _networks(networks: DSNBundle | tuple[nn.Module, nn.Module, FrequencyFilter]
     return _Networks(generator, discriminator, freq_filter, header)
 
 
+def too_small_for(hr_paths: Sequence[Path], scale: int) -> dict[Path, tuple[int, int]]:
+    """The HR images that give no LR pixel at ``scale``, with their ``(width, height)`` (read
+    from the header only)."""
+    sizes = {Path(path): image_size(path)[::-1] for path in hr_paths}
+    return {path: size for path, size in sizes.items() if min(size) < scale}
+
+
 def _large_enough(hr_paths: list[Path], scale: int) -> list[Path]:
     """The HR images that give at least one LR pixel. Training takes a smaller one (padded), but
     it has no LR image to generate: it is left out with a warning, not a failed run."""
-    kept = []
-    for path in hr_paths:
-        height, width = image_size(path)
-        if min(height, width) >= scale:
-            kept.append(path)
-        else:
-            warnings.warn(f"HR image '{path}' ({width}x{height}) is smaller than the scale {scale}: no pair", stacklevel=3)
-    return kept
+    small = too_small_for(hr_paths, scale)
+    for path, (width, height) in small.items():
+        warnings.warn(f"HR image '{path}' ({width}x{height}) is smaller than the scale {scale}: no pair", stacklevel=3)
+    return [path for path in hr_paths if path not in small]
 
 
 def _check_unique_stems(hr_paths: Sequence[Path]) -> None:
