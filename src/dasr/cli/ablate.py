@@ -17,7 +17,7 @@ from dasr.cli.options import (
 )
 from dasr.errors import DasrError
 from dasr.pipeline.ablate import AblationData
-from dasr.pipeline.ablation_table import ablate
+from dasr.pipeline.ablation_table import ablate, ablate_seeds
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +35,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     # Checked by ablate(), not by argparse, so that a wrong value is one line like every other error.
     parser.add_argument("--table", type=int, required=True, help="1: DSN variants, 2: SRN variants")
     parser.add_argument("--out", type=Path, required=True, help="folder of all variants (created or resumed)")
+    parser.add_argument(
+        "--variants", type=lambda text: [name for name in text.split(",") if name], metavar="NAME[,NAME...]",
+        help="only these variants (folder names, see docs/ablation.md); the reference rows always run",
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", metavar="SEED",
+        help="run the table once per seed in OUT/seed-<SEED> and add the mean and spread over seeds "
+        "(OUT/table<N>-seeds.csv/.json)",
+    )
     add_config_options(parser)
     add_skip_bad_option(parser)
     parser.set_defaults(func=run)
@@ -46,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     hr_paths, lr_paths = read_unpaired_folders(args)
     data = AblationData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
-    print(ablate(args.table, config, data, args.out))
+    if args.seeds:
+        print(ablate_seeds(args.table, config, data, args.out, args.seeds, variants=args.variants))
+        print(f"spread: {args.out / f'table{args.table}-seeds.csv'} (and .json); each seed in {args.out}/seed-<SEED>")
+        return 0
+    print(ablate(args.table, config, data, args.out, variants=args.variants))
     print(f"table: {args.out / f'table{args.table}.csv'} (and .json); runs and scores in {args.out / f'table{args.table}'}")
     return 0

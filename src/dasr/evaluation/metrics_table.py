@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dasr.engine.atomic import atomic_write
-from dasr.errors import DasrError
+from dasr.engine.table_files import (
+    align_columns,
+    finite_or_none,
+    json_text,
+    write_text_files,
+)
 
 METRICS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips", "haarpsi", "ms_ssim", "gmsd", "hf", "hf_hr")
 """Per-image metrics, in column order; ``lpips`` (no weights) and ``ms_ssim`` (small images) are
@@ -89,8 +92,7 @@ def format_table(report: EvaluationReport) -> str:
     ]
     mean = report.mean()
     rows.append([f"mean ({len(report.images)})", *(_cell(mean[name], name) for name in metrics)])
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["  ".join([row[0].ljust(widths[0]), *map(str.rjust, row[1:], widths[1:])]) for row in rows]
+    lines = align_columns(rows).split("\n")
     lines.insert(-1, "-" * len(lines[0]))
     if any(image.cropped for image in report.images):
         lines.append("* SR and HR sizes differed by less than the scale; both cropped bottom/right to the common size")
@@ -103,15 +105,11 @@ def format_table(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def report_json(report: EvaluationReport) -> dict[str, Any]:
     """The report as plain JSON data (paths as strings, infinities as null)."""
     return {
         "protocol": report.protocol,
-        "mean": {name: _finite_or_none(value) for name, value in report.mean().items()},
+        "mean": {name: finite_or_none(value) for name, value in report.mean().items()},
         "distances": report.distances,
         "images": [
             {
@@ -119,7 +117,7 @@ def report_json(report: EvaluationReport) -> dict[str, Any]:
                 "sr": str(image.sr),
                 "hr": str(image.hr),
                 "cropped": image.cropped,
-                **{name: _finite_or_none(value) for name, value in image.values.items()},
+                **{name: finite_or_none(value) for name, value in image.values.items()},
             }
             for image in report.images
         ],
@@ -142,13 +140,5 @@ def report_csv(report: EvaluationReport) -> str:
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
     """Write ``metrics.csv`` and ``metrics.json`` into ``out_dir``, each replaced atomically."""
     csv_path, json_path = out_dir / CSV_NAME, out_dir / JSON_NAME
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(csv_path, "w") as handle:
-            handle.write(report_csv(report))
-        with atomic_write(json_path, "w") as handle:
-            json.dump(report_json(report), handle, indent=2, allow_nan=False)
-            handle.write("\n")
-    except OSError as error:
-        raise DasrError(f"--out: cannot write the metrics to '{out_dir}': {error.strerror or error}") from error
+    write_text_files({csv_path: report_csv(report), json_path: json_text(report_json(report))}, "--out")
     return csv_path, json_path

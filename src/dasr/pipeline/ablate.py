@@ -76,7 +76,10 @@ class AblationData:
     val_pairs: list[tuple[Path, Path]]
 
 
-def run_table1(config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> list[Result]:
+def run_table1(
+    config: Config, data: AblationData, out: Path, *, variants: Sequence[Variant] = TABLE1_VARIANTS,
+    show_progress: bool = True,
+) -> list[Result]:
     """Train each Table 1 DSN variant in ``out/table1/<name>`` and score DSN(val HR) against
     the real val LR, after the reference rows (bicubic downscale, and the true degradation when
     ``dsn.val_degradation`` declares it)."""
@@ -95,7 +98,7 @@ def run_table1(config: Config, data: AblationData, out: Path, *, show_progress: 
                               lambda images=images, lr_dir=lr_dir: _write_images(images, hr_paths, lr_dir),
                               real_lr, "--val-lr")
         results.append(_with_distributions(result, validator, lr_dir, None))
-    for variant in TABLE1_VARIANTS:
+    for variant in variants:
         run, settings = root / variant.name, variant.apply(config)
 
         def produce(run: Path = run, settings: Config = settings) -> list[Path]:
@@ -122,14 +125,17 @@ def _with_distributions(result: Result, validator: DSNValidator, lr_dir: Path, d
     return Result(result.variant, {**result.scores, **scores})
 
 
-def run_table2(config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> list[Result]:
+def run_table2(
+    config: Config, data: AblationData, out: Path, *, variants: Sequence[Variant] = TABLE2_VARIANTS,
+    show_progress: bool = True,
+) -> list[Result]:
     """Train one DSN and its generated pairs in ``out/table2``, then each Table 2 SRN variant in
     ``out/table2/<name>`` on them, and score SR(val LR) against the val HR."""
     root, scorer = Path(out) / "table2", _Scorer(config, show_progress)
     hr_refs, real_lr = [hr for hr, _ in data.val_pairs], [lr for _, lr in data.val_pairs]
     pairs_dir = None
     results = []
-    for variant in TABLE2_VARIANTS:
+    for variant in variants:
         run, settings = root / variant.name, variant.apply(config)
 
         def produce(run: Path = run, settings: Config = settings) -> list[Path]:

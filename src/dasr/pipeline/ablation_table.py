@@ -9,18 +9,36 @@ then one row per metric. The CSV/JSON files hold one record per variant at full 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from dasr.config.schema import Config
-from dasr.engine.atomic import atomic_write
+from dasr.engine.table_files import align_columns, finite_or_none, write_records
 from dasr.errors import DasrError
 from dasr.evaluation.metrics_table import DECIMALS, HEADINGS
-from dasr.pipeline.ablate import REFERENCE, TRUE_REFERENCE, AblationData, Result, run_table1, run_table2
-from dasr.pipeline.ablation_variants import DSN_FILTERS, DSN_INPUTS
+from dasr.pipeline.ablate import (
+    REFERENCE,
+    TRUE_REFERENCE,
+    AblationData,
+    Result,
+    run_table1,
+    run_table2,
+)
+from dasr.pipeline.ablation_variants import (
+    DSN_FILTERS,
+    DSN_INPUTS,
+    TABLE1_VARIANTS,
+    TABLE2_VARIANTS,
+    select_variants,
+)
+from dasr.pipeline.seeds import (
+    format_margins,
+    format_spread,
+    paired_margins,
+    seed_folder,
+    seeded_configs,
+    write_spread,
+)
 
 _SHOWN = ("psnr", "ssim", "lpips")
 """The paper's metrics (RGB PSNR/SSIM, LPIPS); the files also hold the Y-channel values."""
@@ -44,13 +62,6 @@ def _shown(results: list[Result], metrics: tuple[str, ...] = _SHOWN) -> list[str
     return [metric for metric in metrics if any(result.scores.get(metric) is not None for result in results)]
 
 
-def _align(rows: list[list[str]]) -> str:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join([row[0].ljust(widths[0]), *map(str.rjust, row[1:], widths[1:])]).rstrip() for row in rows
-    )
-
-
 def _grid(results: list[Result], metrics: list[str], title: str) -> list[str]:
     """The DSN grid (input x filter), each cell ``metric / metric ...``, and the reference rows
     that have these metrics."""
@@ -63,7 +74,7 @@ def _grid(results: list[Result], metrics: list[str], title: str) -> list[str]:
         [label, *(shown(paper[source, kind]) if (source, kind) in paper else "" for kind in DSN_FILTERS)]
         for source, label in DSN_INPUTS.items()
     ]
-    lines = [title, _align(rows)]
+    lines = [title, align_columns(rows)]
     for result in results:
         settings = dict(result.variant.settings)
         if settings and settings.get("dsn.arch") != "paper":
@@ -88,7 +99,7 @@ def format_table1(results: list[Result]) -> str:
     if scores:
         rows = [["", *(_SCORES[metric] for metric in scores)]]
         rows += [[r.variant.label, *(_number(r.scores, m) for m in scores)] for r in results if r.variant.settings]
-        lines += ["", "each DSN discriminator's mean P(real LR) on LR sets (columns)", _align(rows)]
+        lines += ["", "each DSN discriminator's mean P(real LR) on LR sets (columns)", align_columns(rows)]
     return "\n".join(lines)
 
 
@@ -104,7 +115,7 @@ def format_table2(results: list[Result]) -> str:
     rows = [["", *(result.variant.name for result in results)]]
     rows += [[name, *("x" if used(s) else "" for s in settings)] for name, used in marks.items()]
     rows += [[HEADINGS[metric], *(_number(r.scores, metric) for r in results)] for metric in _shown(results, _SHOWN_SR)]
-    return "Table 2: SR of the validation LR vs its HR (RGB, border = scale)\n" + _align(rows)
+    return "Table 2: SR of the validation LR vs its HR (RGB, border = scale)\n" + align_columns(rows)
 
 
 def _records(results: list[Result]) -> list[dict]:
@@ -115,46 +126,70 @@ def _records(results: list[Result]) -> list[dict]:
             "variant": result.variant.name,
             "label": result.variant.label,
             **{key: dict(result.variant.settings).get(key, "") for key in keys},
-            **{metric: _finite_or_none(result.scores.get(metric)) for metric in metrics},
+            **{metric: finite_or_none(result.scores.get(metric)) for metric in metrics},
         }
         for result in results
     ]
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def write_table(results: list[Result], path_stem: Path) -> tuple[Path, Path]:
-    """``<stem>.csv`` and ``<stem>.json`` (one record per variant), each replaced atomically."""
-    records = _records(results)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    csv_path, json_path = path_stem.with_suffix(".csv"), path_stem.with_suffix(".json")
-    try:
-        path_stem.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(csv_path, "w") as handle:
-            handle.write(buffer.getvalue())
-        with atomic_write(json_path, "w") as handle:
-            json.dump(records, handle, indent=2, allow_nan=False)
-            handle.write("\n")
-    except OSError as error:
-        raise DasrError(f"--out: cannot write '{csv_path}': {error.strerror or error}") from error
-    return csv_path, json_path
+    """``<stem>.csv`` and ``<stem>.json``, one record per variant, each replaced atomically."""
+    return write_records(_records(results), path_stem)
 
 
-TABLES = {1: (run_table1, format_table1), 2: (run_table2, format_table2)}
-"""Table number -> (what trains and scores its variants, what prints it)."""
+TABLES = {1: (run_table1, format_table1, TABLE1_VARIANTS), 2: (run_table2, format_table2, TABLE2_VARIANTS)}
+"""Table number -> (what trains and scores its variants, what prints it, its variants)."""
+SPREAD_METRICS = {
+    1: ("psnr", "ssim", "lpips", *_DISTANCES, *_SCORES),
+    2: ("psnr", "ssim", "lpips", "haarpsi", "ms_ssim", "gmsd", "hf", "hf_hr"),
+}
+"""The columns the spread over seeds is reported for (the files hold the rest per seed)."""
+_MARGIN = ("dasr", "bicubic", ("psnr", "ssim", "haarpsi"))
+"""Table 2's question: DASR minus ESRGAN on bicubic pairs, on the demo's verdict metrics."""
 
 
-def ablate(table: int, config: Config, data: AblationData, out: Path, *, show_progress: bool = True) -> str:
-    """Run (or resume) one table's variants under ``out``, write ``out/table<N>.csv/.json`` and
-    return the printed table."""
+def _table(table: int) -> tuple:
     if table not in TABLES:
         raise DasrError(f"--table must be 1 (DSN variants) or 2 (SRN variants), got {table}")
-    run, render = TABLES[table]
-    results = run(config, data, Path(out), show_progress=show_progress)
+    return TABLES[table]
+
+
+def ablate(
+    table: int, config: Config, data: AblationData, out: Path, *, variants: Sequence[str] | None = None,
+    show_progress: bool = True,
+) -> str:
+    """Run (or resume) one table's variants (``variants``: a subset by name) under ``out``,
+    write ``out/table<N>.csv/.json`` and return the printed table."""
+    run, render, table_variants = _table(table)
+    results = run(config, data, Path(out), variants=select_variants(table_variants, variants),
+                  show_progress=show_progress)
     write_table(results, Path(out) / f"table{table}")
     return render(results)
+
+
+def ablate_seeds(
+    table: int, config: Config, data: AblationData, out: Path, seeds: Sequence[int], *,
+    variants: Sequence[str] | None = None, show_progress: bool = True,
+) -> str:
+    """:func:`ablate` once per seed in ``out/seed-<s>`` (each resumes by itself, so seeds may run
+    as separate processes first), then ``out/table<N>-seeds.csv/.json`` and the printed tables
+    of every seed, the mean ± sd over seeds and, for Table 2, DASR's margin over the baseline."""
+    run, render, table_variants = _table(table)
+    chosen = select_variants(table_variants, variants)
+    per_seed, lines = [], []
+    for seed, seeded in zip(seeds, seeded_configs(config, seeds)):
+        folder = seed_folder(out, seed)
+        if show_progress:
+            print(f"ablate: seed {seed} in {folder}", flush=True)
+        results = run(seeded, data, folder, variants=chosen, show_progress=show_progress)
+        write_table(results, folder / f"table{table}")
+        per_seed.append(results)
+        lines += [f"seed {seed}:", render(results), ""]
+    write_spread(per_seed, seeds, SPREAD_METRICS[table], Path(out) / f"table{table}")
+    lines.append(format_spread(per_seed, seeds, SPREAD_METRICS[table]))
+    better, worse, metrics = _MARGIN
+    margins = paired_margins(per_seed, better, worse, metrics) if table == 2 else []
+    if margins:
+        labels = {variant.name: variant.label for variant in table_variants}
+        lines.append(format_margins(margins, labels[better], labels[worse]))
+    return "\n".join(lines)

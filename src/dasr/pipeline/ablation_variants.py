@@ -9,9 +9,11 @@ settings recorded in each run's ``config.yaml`` are the single source of truth f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from dasr.config.schema import Config
+from dasr.errors import DasrError
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,16 @@ TABLE2_VARIANTS = (
     _srn("dasr", "DASR (all)", "generated", "target", "map"),
 )
 """The paper's six Table 2 columns, in its order (README, ``dasr train-srn``)."""
+
+
+def select_variants(variants: Sequence[Variant], names: Sequence[str] | None) -> tuple[Variant, ...]:
+    """The variants named (all when ``names`` is None), in the table's order, so that a subset
+    (e.g. only the paper's DSN and the CPU presets' one) costs only its own trainings."""
+    if names is None:
+        return tuple(variants)
+    known = [variant.name for variant in variants]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise DasrError(f"--variants: no variant {', '.join(map(repr, unknown))} in this table; "
+                        f"choose from {', '.join(known)}")
+    return tuple(variant for variant in variants if variant.name in names)

@@ -35,8 +35,17 @@ from dasr.degradations.blur import blur, gaussian_kernel
 from dasr.degradations.pipeline import Step, degrade
 from dasr.degradations.presets import PRESETS, config_steps, preset_steps
 from dasr.errors import DasrError
-from dasr.metrics.distribution import HighFrequencyStats, distribution_distances, high_frequency_stats
-from dasr.metrics.protocol import psnr_ssim, quantize_8bit, read_aligned_pair, read_rgb_tensor
+from dasr.metrics.distribution import (
+    HighFrequencyStats,
+    distribution_distances,
+    high_frequency_stats,
+)
+from dasr.metrics.protocol import (
+    psnr_ssim,
+    quantize_8bit,
+    read_aligned_pair,
+    read_rgb_tensor,
+)
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
 from dasr.ops.tiling import apply_tiled
