@@ -14,7 +14,7 @@ from dasr.cli.main import main
 from dasr.config.loader import load_config, read_config
 from dasr.data.folders import list_images
 from dasr.data.pairs import pair_by_stem
-from dasr.engine.checkpoint import load_checkpoint
+from dasr.files.checkpoint import load_checkpoint
 from dasr.pipeline import ablate as ablate_module
 from dasr.pipeline.ablate import AblationData
 from dasr.pipeline.ablation_table import ablate

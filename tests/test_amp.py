@@ -17,11 +17,11 @@ import torch
 from dasr.config.loader import load_config
 from dasr.data.folders import list_images
 from dasr.engine.acceleration import uses_channels_last
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.precision import Precision, resolve_precision
 from dasr.engine.training_loop import Trainable
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 from dasr.stage2_srn.trainer import SRNData, train_srn
 from tests.conftest import TINY_SRN
 from tests.test_srn_step import make_trainer as make_srn_trainer

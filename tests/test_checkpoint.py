@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from dasr.engine.atomic import atomic_write
-from dasr.engine.checkpoint import (
+from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
+from dasr.files.checkpoint import (
     capture_rng_state,
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
 )
-from dasr.errors import DasrError
 
 
 class Unsafe:

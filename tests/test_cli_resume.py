@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dasr.cli.main import main
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.metric_log import read_metric_log
+from dasr.files.checkpoint import load_checkpoint
 from tests.conftest import TINY_DSN, TINY_SRN
 
 SETS = {"train-dsn": TINY_DSN, "train-srn": [*TINY_SRN, "srn.pairs=bicubic"]}

@@ -10,8 +10,8 @@ import torch
 
 from dasr.cli.main import main
 from dasr.config.loader import config_to_dict, load_config
+from dasr.files.checkpoint import SRN_CHECKPOINT
 from dasr.inference.model_file import load_model_file, read_model_metadata
-from dasr.stage2_srn.networks import CHECKPOINT_FORMAT as SRN_CHECKPOINT_FORMAT
 from tests.test_weights import NAMINGS, Unsafe, small, write
 
 # The namings tests/test_weights.py writes, and what the summary line must call each.
@@ -63,7 +63,7 @@ def test_converts_a_dasr_srn_checkpoint_using_its_ema_weights(tmp_path, capsys) 
     network, other = small(4, seed=0), small(4, seed=1)
     config = config_to_dict(load_config("paper"))
     checkpoint = tmp_path / "last.pth"
-    torch.save({"format": SRN_CHECKPOINT_FORMAT, "config": config, "iteration": 7,
+    torch.save({"format": SRN_CHECKPOINT, "config": config, "iteration": 7,
                 "params": other.state_dict(), "params_ema": network.state_dict()}, checkpoint)
     out = tmp_path / "model.safetensors"
     assert convert(checkpoint, out) == 0

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
-from pathlib import Path
 
 import pytest
 
 from dasr.cli.main import main
-from dasr.engine import atomic
-from dasr.engine.checkpoint import load_checkpoint, save_checkpoint
 from dasr.errors import DasrError
+from dasr.files import atomic
+from dasr.files.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import TINY_DSN
 
 

@@ -15,9 +15,9 @@ from dasr.config.loader import load_config
 from dasr.data.folders import list_images
 from dasr.data.unpaired import _ConsecutiveBatches
 from dasr.engine import distributed
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.metric_log import read_metric_log
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 from dasr.pipeline.fit import FitData, fit
 from tests.conftest import TINY_DSN, TINY_SRN
 

@@ -16,7 +16,12 @@ from dasr.metrics.distribution import high_frequency_stats
 from dasr.ops.frequency import FrequencyFilter, high_frequency
 from dasr.ops.receptive_field import Geometry
 from dasr.ops.resize import bicubic_downscale
-from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator, discriminator_score, format_validation
+from dasr.stage1_dsn.validation import (
+    DSNValidationSet,
+    DSNValidator,
+    discriminator_score,
+    format_validation,
+)
 
 
 class ConstantLogit(nn.Module):

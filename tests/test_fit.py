@@ -11,8 +11,8 @@ from safetensors import safe_open
 from dasr.cli.main import main
 from dasr.config.loader import load_config
 from dasr.data.folders import list_images
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 from dasr.inference.model_file import load_model_file, read_model_metadata
 from dasr.pipeline import fit as fit_module
 from dasr.pipeline.fit import FitData, fit

@@ -17,14 +17,14 @@ from dasr.archs.discriminators import OfficialPatchDiscriminator
 from dasr.cli.main import main
 from dasr.config.loader import config_to_dict, load_config
 from dasr.data.image_io import write_image
-from dasr.engine.checkpoint import save_checkpoint
 from dasr.errors import DasrError
+from dasr.files.checkpoint import DSN_CHECKPOINT, save_checkpoint
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.receptive_field import Geometry
 from dasr.stage1_5_maps.domain_distance import domain_distance_map
 from dasr.stage1_5_maps.generate import generate_pairs
 from dasr.stage1_5_maps.heatmap import heatmap_image
-from dasr.stage1_dsn.networks import CHECKPOINT_FORMAT, build_dsn_networks
+from dasr.stage1_dsn.networks import build_dsn_networks
 
 SCALE = 2
 
@@ -294,7 +294,7 @@ def test_command_line(hr_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     save_checkpoint(
         checkpoint,
         {
-            "format": CHECKPOINT_FORMAT,
+            "format": DSN_CHECKPOINT,
             "config": config_to_dict(config),
             "params": bundle.generator.state_dict(),
             "discriminator": bundle.discriminator.state_dict(),

@@ -12,8 +12,8 @@ Each run is a child of a fork server calling the command line's ``main``: the sa
 from __future__ import annotations
 
 import json
-import os
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -21,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from safetensors import safe_open
 
 from dasr.cli.main import main
 from dasr.data.image_io import decode_image
-from dasr.engine.checkpoint import load_checkpoint
+from dasr.files.checkpoint import load_checkpoint
 from tests.conftest import TINY_DSN, TINY_SRN
 
 SETTINGS = [

@@ -146,9 +146,9 @@ def test_loads_a_full_vgg19_state_dict_ignoring_the_classifier(tmp_path):
     [
         ({"0.weight": torch.zeros(64, 3, 3, 3)}, "not a VGG-19 state dict: missing"),
         ({"0.weight": torch.zeros(8, 3, 3, 3), "0.bias": torch.zeros(8)}, "wrong shapes"),
-        ([1, 2], "does not hold a state dict"),
-        (b"not a checkpoint", "cannot read VGG-19 weights"),
-        (None, "not found"),
+        ([1, 2], "VGG-19 weights file '.*' holds a list, not a dict"),
+        (b"not a checkpoint", "VGG-19 weights file '.*' is corrupt"),
+        (None, "VGG-19 weights file '.*' does not exist"),
     ],
 )
 def test_bad_weight_files_are_user_errors(tmp_path, content, message):

@@ -20,16 +20,16 @@ from torch import nn
 from dasr.cli.main import main
 from dasr.config.loader import config_to_dict, load_config
 from dasr.data.image_io import image_to_tensor, read_image, to_rgb
-from dasr.engine.checkpoint import save_checkpoint
 from dasr.errors import DasrError
+from dasr.files.checkpoint import DSN_CHECKPOINT, save_checkpoint
+from dasr.stage1_5_maps.generate import generate_pairs
+from dasr.stage1_dsn.calibration import calibrate_instance_norm
 from dasr.stage1_dsn.networks import (
-    CHECKPOINT_FORMAT,
     BicubicInputDSN,
     DSNBundle,
     build_dsn_networks,
     load_dsn,
 )
-from dasr.stage1_dsn.released import calibrate_instance_norm
 from tests.conftest import write_photo
 
 SMALL = ["dsn.num_blocks=2", "dsn.num_features=8", "dsn.disc_features=8"]
@@ -191,6 +191,29 @@ def test_calibration_needs_an_image_large_enough(tmp_path) -> None:
         calibrate_instance_norm(loaded, [photo], device=torch.device("cpu"))
 
 
+def test_generate_pairs_calibrates_a_released_discriminator_itself(tmp_path) -> None:
+    """A Python caller passing a released bundle gets the maps the CLI makes, not maps made with
+    default InstanceNorm statistics."""
+    _, _, reference = ours("De_resnet", 2, "avgpool", "instance")
+    checkpoint = released_file(tmp_path, reference)
+    photos = [write_photo(tmp_path / "hr" / "a.png", (36, 40), seed=1),
+              write_photo(tmp_path / "hr" / "b.png", (24, 30), seed=2)]
+
+    def maps(bundle, name: str) -> np.ndarray:
+        summary = generate_pairs(bundle, photos, tmp_path / name, scale=2, tile=16, device="cpu", progress=False)
+        return summary, np.stack([np.load(tmp_path / name / "maps" / f"{p.stem}.npy").ravel()[:100] for p in photos])
+
+    library = load_dsn(checkpoint, filter_kind="avgpool")
+    summary, found = maps(library, "library")
+    assert summary.calibrated_from == 2 and not library.needs_calibration
+    explicit = load_dsn(checkpoint, filter_kind="avgpool")
+    calibrate_instance_norm(explicit, photos, device=torch.device("cpu"))
+    np.testing.assert_array_equal(found, maps(explicit, "explicit")[1])
+    default = load_dsn(checkpoint, filter_kind="avgpool")
+    default.needs_calibration = False  # what the library did before: default statistics
+    assert np.abs(found - maps(default, "default")[1]).max() > 1e-3
+
+
 # --- what the user is told ---------------------------------------------------------------------
 
 
@@ -248,7 +271,7 @@ def test_options_must_agree_with_our_checkpoints(tmp_path) -> None:
     config = load_config("paper", overrides=["scale=2", *SMALL])
     bundle = build_dsn_networks(config)
     checkpoint = tmp_path / "dsn.pth"
-    save_checkpoint(checkpoint, {"format": CHECKPOINT_FORMAT, "config": config_to_dict(config),
+    save_checkpoint(checkpoint, {"format": DSN_CHECKPOINT, "config": config_to_dict(config),
                                  "params": bundle.generator.state_dict(),
                                  "discriminator": bundle.discriminator.state_dict()})
     assert load_dsn(checkpoint, scale=2, filter_kind="wavelet").config.scale == 2

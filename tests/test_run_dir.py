@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from dasr.config import load_config
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.device import select_device, set_determinism
 from dasr.engine.metric_log import MetricLog, read_metric_log
 from dasr.engine.progress import progress
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 
 
 def test_a_new_run_folder_has_its_layout(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ from dasr.cli.main import main
 from dasr.config.loader import load_config, read_config
 from dasr.demo import run as demo_run
 from dasr.demo.run import BASELINE, DASR, UPSAMPLING, DemoResult, run_demo_seeds
+from dasr.errors import DasrError
 from dasr.pipeline.ablate import Result
 from dasr.pipeline.ablation_variants import TABLE1_VARIANTS, select_variants
 from dasr.pipeline.seeds import paired_margins, seeded_configs, spreads, write_spread
-from dasr.errors import DasrError
 from tests.test_ablate import cli_args
 
 

@@ -11,9 +11,9 @@ import torch
 from dasr.cli.main import main
 from dasr.config.loader import load_config
 from dasr.data.folders import list_images
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.metric_log import read_metric_log
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 from dasr.stage1_dsn.networks import build_dsn_networks, load_dsn
 from dasr.stage1_dsn.step import DSNTrainer
 from dasr.stage1_dsn.trainer import DSNData, train_dsn

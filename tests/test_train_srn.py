@@ -14,9 +14,9 @@ from dasr.cli.main import main
 from dasr.config.loader import load_config
 from dasr.data.folders import list_images
 from dasr.data.stage2 import Stage2Patches
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.metric_log import read_metric_log
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 from dasr.losses.perceptual import LPIPSLoss
 from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.trainer import SRNData, build_dataset, train_srn

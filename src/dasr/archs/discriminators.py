@@ -30,26 +30,9 @@ from torch import Tensor, nn
 
 from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
-from dasr.ops.receptive_field import Geometry, compose
+from dasr.ops.receptive_field import Geometry, conv_stack_geometry
 
 NORMS = ("none", "instance", "batch")
-
-
-def conv_stack_geometry(module: nn.Module) -> Geometry:
-    """The geometry of the ``nn.Conv2d`` layers of ``module`` applied in registration order.
-
-    Valid for plain stacks and for residual stacks (a skip connection sees a subset of the
-    window of the path it bypasses); element-wise layers do not change the geometry.
-    """
-    return compose(
-        Geometry(
-            size=conv.dilation[0] * (conv.kernel_size[0] - 1) + 1,
-            stride=conv.stride[0],
-            padding=conv.padding[0],
-        )
-        for conv in module.modules()
-        if isinstance(conv, nn.Conv2d)
-    )
 
 
 def _norm_layer(norm: str, channels: int) -> nn.Module:

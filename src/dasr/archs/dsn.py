@@ -15,10 +15,9 @@ from collections.abc import Iterable
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dasr.archs.discriminators import conv_stack_geometry
 from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
-from dasr.ops.receptive_field import Geometry
+from dasr.ops.receptive_field import Geometry, conv_stack_geometry
 from dasr.ops.resize import bicubic_downscale, bicubic_geometry
 
 SCALES = (1, 2, 4)

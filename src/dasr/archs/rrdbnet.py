@@ -23,10 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dasr.archs.discriminators import conv_stack_geometry
 from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
-from dasr.ops.receptive_field import Geometry, compose
+from dasr.ops.receptive_field import Geometry, compose, conv_stack_geometry
 
 SCALES = (1, 2, 4, 8)
 UNSHUFFLES = (1, 2, 4)

@@ -30,9 +30,9 @@ from torch import Tensor
 
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.archs.state_dict import fit_state_dict, some_keys
-from dasr.engine.atomic import PathLike
-from dasr.engine.checkpoint import load_checkpoint, load_safetensors
 from dasr.errors import DasrError
+from dasr.files.atomic import PathLike
+from dasr.files.checkpoint import load_checkpoint, load_safetensors
 
 CONTAINERS = ("params_ema", "params", "state_dict", "model")
 """Keys that may hold the weights inside a checkpoint, in order of preference (BasicSR saves the

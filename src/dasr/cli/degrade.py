@@ -20,9 +20,9 @@ from dasr.data.folders import check_images, clashing_outputs, list_images, outpu
 from dasr.data.image_io import read_image, to_rgb, write_image
 from dasr.degradations.pipeline import Step, degrade
 from dasr.degradations.presets import PRESETS, config_steps, preset_steps
-from dasr.engine.atomic import atomic_write
 from dasr.engine.progress import progress
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 
 SCALES = (4, 2, 1)
 DEFAULT_PRESET = "phone-camera"

@@ -12,7 +12,6 @@ from dasr.errors import DasrError
 from dasr.ops.frequency import FILTER_KINDS
 from dasr.stage1_5_maps.generate import generate_pairs, too_small_for
 from dasr.stage1_dsn.networks import load_dsn
-from dasr.stage1_dsn.released import calibrate_instance_norm
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -71,12 +70,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_bad:
         _refuse_too_small(hr_paths, bundle.config.scale)
     device = select_device(args.device, "--device")
-    if bundle.needs_calibration:
-        crops = calibrate_instance_norm(bundle, hr_paths, device=device)
-        print(
-            f"released discriminator: InstanceNorm statistics fixed from {crops} generated LR crops instead of "
-            "each image's own, so that maps do not depend on tiling"
-        )
     summary = generate_pairs(
         bundle,
         hr_paths,
@@ -85,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         tile=args.tile if args.tile is not None else bundle.config.generate.tile,
         device=device,
     )
+    if summary.calibrated_from:
+        print(
+            f"released discriminator: InstanceNorm statistics fixed from {summary.calibrated_from} generated LR "
+            "crops instead of each image's own, so that maps do not depend on tiling"
+        )
     cropped = f", {summary.cropped} HR cropped to a multiple of {bundle.config.scale}" if summary.cropped else ""
     print(f"generated {summary.written} pairs, skipped {summary.skipped} already done{cropped}: {summary.out_dir}")
     return 0

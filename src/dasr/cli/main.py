@@ -12,8 +12,8 @@ import warnings
 from collections.abc import Sequence
 
 from dasr import __version__
-from dasr.engine.atomic import DISK_FULL_ERRNOS, disk_full_message
 from dasr.errors import DasrError
+from dasr.files.atomic import DISK_FULL_ERRNOS, disk_full_message
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130

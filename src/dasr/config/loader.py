@@ -19,8 +19,8 @@ from typing import Any, Literal, Union
 import yaml
 
 from dasr.config.schema import Config
-from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 
 PathLike = Union[str, "os.PathLike[str]"]
 

@@ -22,8 +22,8 @@ import torch
 from PIL import ExifTags
 from PIL import Image as PILImage
 
-from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 
 IMAGE_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp",

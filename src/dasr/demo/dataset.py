@@ -34,8 +34,8 @@ import numpy as np
 
 from dasr.data.image_io import write_image
 from dasr.degradations import degrade, preset_steps
-from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 
 TRAIN_PHOTOS = ("astronaut", "rocket", "motorcycle_left", "hubble_deep_field", "immunohistochemistry")
 """Split into an HR half and a real-LR half each."""

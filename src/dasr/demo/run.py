@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch.nn.functional as F
-
 from dasr.config.schema import Config
 from dasr.data.image_io import (
     image_to_tensor,
@@ -34,7 +32,6 @@ from dasr.data.image_io import (
 )
 from dasr.demo.dataset import build_demo_data
 from dasr.engine.device import select_device
-from dasr.engine.table_files import align_columns, finite_or_none
 from dasr.evaluation import (
     evaluate_pairs,
     match_pairs,
@@ -42,7 +39,9 @@ from dasr.evaluation import (
     write_report,
 )
 from dasr.evaluation.metrics_table import HEADINGS, METRICS
+from dasr.files.tables import align_columns, finite_or_none
 from dasr.inference.api import load_model
+from dasr.ops.resize import bicubic_upscale
 from dasr.pipeline.ablate import Result
 from dasr.pipeline.ablation_table import write_table
 from dasr.pipeline.ablation_variants import TABLE2_VARIANTS, Variant
@@ -136,7 +135,7 @@ def _bicubic_upsample(lr_paths: Sequence[Path], folder: Path, scale: int) -> lis
     paths = []
     for path in lr_paths:
         lr = image_to_tensor(to_rgb(read_image(path).pixels))[None]
-        sr = F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+        sr = bicubic_upscale(lr, scale).clamp(0, 1)
         paths.append(folder / f"{path.stem}.png")
         write_image(paths[-1], tensor_to_pixels(sr[0]))
     return paths

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Union
 
-from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 
 PathLike = Union[str, "os.PathLike[str]"]
 

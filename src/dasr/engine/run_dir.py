@@ -20,8 +20,8 @@ from typing import Any, Union
 
 from dasr.config.loader import read_config, save_config
 from dasr.config.schema import Config
-from dasr.engine.checkpoint import save_checkpoint
 from dasr.errors import DasrError
+from dasr.files.checkpoint import save_checkpoint
 
 PathLike = Union[str, "os.PathLike[str]"]
 

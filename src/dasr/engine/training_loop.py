@@ -24,7 +24,6 @@ from torch import nn
 
 from dasr.config.loader import config_from_dict, config_to_dict, diff_configs
 from dasr.config.schema import Config
-from dasr.engine.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
 from dasr.engine.distributed import (
     any_process,
     barrier,
@@ -37,6 +36,7 @@ from dasr.engine.metric_log import MetricLog
 from dasr.engine.progress import progress
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
+from dasr.files.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
 
 
 @dataclass

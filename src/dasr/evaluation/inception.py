@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models import Inception_V3_Weights, inception_v3
 
-from dasr.losses.perceptual import hub_cache_path
+from dasr.weights.public import hub_file
 
 INPUT_SIZE = 299
 TORCHVISION_WEIGHTS = Inception_V3_Weights.IMAGENET1K_V1
@@ -55,7 +55,7 @@ def _pytorch_fid(device: torch.device) -> FeatureExtractor | None:
         from pytorch_fid.inception import InceptionV3
     except ImportError:
         return None
-    if not hub_cache_path(TORCHVISION_WEIGHTS).with_name(PYTORCH_FID_FILE).is_file():
+    if not hub_file(TORCHVISION_WEIGHTS.url).with_name(PYTORCH_FID_FILE).is_file():
         return None
     network = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).to(device).eval()  # resizes and scales itself
     return FeatureExtractor(
@@ -64,7 +64,7 @@ def _pytorch_fid(device: torch.device) -> FeatureExtractor | None:
 
 
 def _torchvision(device: torch.device) -> FeatureExtractor | None:
-    if not hub_cache_path(TORCHVISION_WEIGHTS).is_file():
+    if not hub_file(TORCHVISION_WEIGHTS.url).is_file():
         return None
     network = inception_v3(weights=None, aux_logits=True, init_weights=False)
     network.load_state_dict(TORCHVISION_WEIGHTS.get_state_dict(progress=False, weights_only=True))
@@ -81,7 +81,7 @@ def load_inception(device: torch.device) -> FeatureExtractor | str:
     extractor = _pytorch_fid(device) or _torchvision(device)
     if extractor is not None:
         return extractor
-    torchvision_file = hub_cache_path(TORCHVISION_WEIGHTS)
+    torchvision_file = hub_file(TORCHVISION_WEIGHTS.url)
     return (
         f"no Inception weights available offline: put pytorch-fid's {PYTORCH_FID_FILE} (with pytorch-fid "
         f"installed) or torchvision's {torchvision_file.name} in {torchvision_file.parent}"

@@ -8,32 +8,15 @@ instead of a download attempt, and the other metrics are still reported.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import torch
-from torchvision.models import AlexNet_Weights
 
 from dasr.errors import DasrError
-from dasr.losses.perceptual import LPIPSLoss, hub_cache_path
+from dasr.losses.perceptual import LPIPSLoss, lpips_unavailable_reason
 
 LpipsMode = Literal["auto", "on", "off"]
 LPIPS_NAME = "LPIPS AlexNet v0.1"
-
-
-def lpips_unavailable_reason() -> str | None:
-    """Why LPIPS cannot be computed offline here, or None when everything is in place."""
-    try:
-        import lpips
-    except ImportError:
-        return "the lpips package is not installed (pip install lpips)"
-    linear = Path(lpips.__file__).parent / "weights" / "v0.1" / "alex.pth"
-    if not linear.is_file():
-        return f"the lpips package lacks its linear layers {linear}"
-    trunk = hub_cache_path(AlexNet_Weights.IMAGENET1K_V1)
-    if not trunk.is_file():
-        return f"AlexNet weights are not available offline: put {trunk.name} in {trunk.parent}"
-    return None
 
 
 def load_lpips(mode: LpipsMode, device: torch.device) -> tuple[LPIPSLoss | None, str | None]:

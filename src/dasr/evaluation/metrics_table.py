@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dasr.engine.table_files import (
+from dasr.files.tables import (
     align_columns,
     finite_or_none,
     json_text,

@@ -41,13 +41,13 @@ from PIL import Image as PILImage
 
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.data.image_io import Image, image_to_tensor, tensor_to_pixels, to_rgb
-from dasr.engine.atomic import PathLike
 from dasr.engine.device import select_device
 from dasr.errors import DasrError
+from dasr.files.atomic import PathLike
 from dasr.inference.fast import prepare_for_inference
 from dasr.inference.loading import load_sr_network
 from dasr.ops.blended_tiling import BORDERS, Border, upscale_tiled
-from dasr.stage2_srn.validation import display_upscale
+from dasr.ops.resize import bicubic_upscale
 
 PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 """``precision`` values and their autocast type (``auto``: fp16 on CUDA, fp32 on the CPU)."""
@@ -159,7 +159,7 @@ class Upscaler:
             output = output.mean(axis=2, keepdims=True)
         if alpha is None:
             return output, None
-        alpha_sr = display_upscale(torch.from_numpy(np.ascontiguousarray(alpha, np.float32))[None, None], self.scale)
+        alpha_sr = bicubic_upscale(torch.from_numpy(np.ascontiguousarray(alpha, np.float32))[None, None], self.scale)
         return output, alpha_sr.clamp(0, 1)[0, 0].numpy()
 
 

@@ -25,12 +25,11 @@ from torch import Tensor
 
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.archs.weights import build_rrdbnet_from_state, load_rrdb_state
-from dasr.engine.atomic import PathLike
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
+from dasr.files.atomic import PathLike
+from dasr.files.checkpoint import SRN_CHECKPOINT, load_checkpoint
 from dasr.inference.model_file import MODEL_FILE_NAME, MODEL_FORMAT, load_model_file
-from dasr.stage2_srn.networks import CHECKPOINT_FORMAT as SRN_CHECKPOINT_FORMAT
 
 _SRN_RUN_FOLDERS = ("srn", ".")
 """Where a run folder keeps its stage-2 checkpoints: ``dasr fit`` in ``srn/``, ``train-srn`` in
@@ -100,15 +99,15 @@ def _load_checkpoint(path: Path) -> tuple[RRDBNet, dict[str, Any]]:
     found_format = checkpoint.get("format")
     if found_format is None:
         return _load_foreign(path)
-    if found_format != SRN_CHECKPOINT_FORMAT:
+    if found_format != SRN_CHECKPOINT:
         raise DasrError(
-            f"'{path}' is a '{found_format}' checkpoint, not an SR network ('{SRN_CHECKPOINT_FORMAT}'); "
+            f"'{path}' is a '{found_format}' checkpoint, not an SR network ('{SRN_CHECKPOINT}'); "
             "give a 'dasr train-srn' or 'dasr fit' run folder, its checkpoint or model file"
         )
     if "params_ema" not in checkpoint:
         raise DasrError(f"'{path}' holds no 'params_ema' weights")
     info = {
-        "kind": f"{SRN_CHECKPOINT_FORMAT} checkpoint",
+        "kind": f"{SRN_CHECKPOINT} checkpoint",
         "weights": "params_ema",
         "iteration": int(checkpoint.get("iteration", 0)),
         "config": checkpoint.get("config"),

@@ -30,9 +30,9 @@ from safetensors.torch import save
 
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.archs.state_dict import fit_state_dict
-from dasr.engine.atomic import atomic_write
-from dasr.engine.checkpoint import load_safetensors
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
+from dasr.files.checkpoint import load_safetensors
 
 MODEL_FORMAT = "dasr-model"
 MODEL_FORMAT_VERSION = "1"

@@ -15,7 +15,6 @@ import os
 import warnings
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlparse
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +23,9 @@ from torchvision.models._api import WeightsEnum
 from torchvision.models.vgg import cfgs, make_layers
 
 from dasr.errors import DasrError
+from dasr.files.checkpoint import load_checkpoint
 from dasr.losses.content import _check_pair, weighted_mean
+from dasr.weights.public import hub_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -51,19 +52,13 @@ VGG19_LAYERS = {name: index for name, (index, _) in _VGG19_POSITIONS.items()}
 """The VGG-19 layers :class:`VGGFeatures` can stop at, with their index in ``features``."""
 
 
-def hub_cache_path(weights: WeightsEnum) -> Path:
-    """Where torchvision keeps (or would keep) the file of ``weights``: callers that must not
-    download, such as an optional validation metric, check this file instead."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
-
-
 def _ensure_cached(weights: WeightsEnum, what: str, alternatives: str) -> None:
     """Put torchvision's ``weights`` file in the torch hub cache, downloading it once if missing.
 
     The cache is checked first so that an offline machine with the file in place never touches
     the network; a failed download becomes a one-line ``DasrError`` naming the fix.
     """
-    path = hub_cache_path(weights)
+    path = hub_file(weights.url)
     directory = path.parent
     if not path.is_file():
         hash_match = torch.hub.HASH_REGEX.search(path.name)
@@ -77,19 +72,6 @@ def _ensure_cached(weights: WeightsEnum, what: str, alternatives: str) -> None:
             raise DasrError(
                 f"{what} are not available offline ({reason}): put {path.name} in {directory}, {alternatives}"
             ) from exc
-
-
-def _read_state_dict(path: Path) -> dict:
-    """A user's weights file, with every way it can be unreadable reported as a ``DasrError``."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DasrError(f"VGG-19 weights file not found: {path}") from None
-    except Exception as exc:  # a user's file: any unreadable content is their mistake
-        raise DasrError(f"cannot read VGG-19 weights from {path}: {' '.join(str(exc).split())}") from exc
-    if not isinstance(state, dict):
-        raise DasrError(f"{path} does not hold a state dict (got {type(state).__name__})")
-    return state
 
 
 def _load_vgg19_features(state: dict, source: object, features: nn.Sequential) -> None:
@@ -161,7 +143,7 @@ class VGGFeatures(_FrozenNetwork):
             state = imagenet.get_state_dict(progress=False, weights_only=True)
             _load_vgg19_features(state, imagenet.url, self.features)
         elif weights is not None:
-            _load_vgg19_features(_read_state_dict(Path(weights)), weights, self.features)
+            _load_vgg19_features(load_checkpoint(weights, "VGG-19 weights file"), weights, self.features)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self._freeze()
@@ -233,6 +215,26 @@ class LPIPSLoss(_FrozenNetwork):
         for linear, a, b in zip(self.lpips.lins, features_pred, features_target, strict=True):
             total = total + weighted_mean(linear((self._normalize(a) - self._normalize(b)) ** 2), weight)
         return total
+
+
+def lpips_unavailable_reason() -> str | None:
+    """Why :class:`LPIPSLoss` cannot be built offline here, or None when its parts are on disk.
+
+    Its weights come in two parts, the AlexNet trunk in torch's hub cache and the linear layers
+    inside the ``lpips`` package; both are looked for before the network is built, so metrics
+    that must not download (``dasr eval``, training validation) can skip LPIPS in one line.
+    """
+    try:
+        import lpips
+    except ImportError:
+        return "the lpips package is not installed (pip install lpips)"
+    linear = Path(lpips.__file__).parent / "weights" / "v0.1" / "alex.pth"
+    if not linear.is_file():
+        return f"the lpips package lacks its linear layers {linear}"
+    trunk = hub_file(AlexNet_Weights.IMAGENET1K_V1.url)
+    if not trunk.is_file():
+        return f"AlexNet weights are not available offline: put {trunk.name} in {trunk.parent}"
+    return None
 
 
 def build_perceptual_loss(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from torch import nn
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -41,3 +43,20 @@ def compose(layers: Iterable[Geometry]) -> Geometry:
     for layer in layers:
         total = total.then(layer)
     return total
+
+
+def conv_stack_geometry(module: nn.Module) -> Geometry:
+    """The geometry of the ``nn.Conv2d`` layers of ``module`` applied in registration order.
+
+    Valid for plain stacks and for residual stacks (a skip connection sees a subset of the
+    window of the path it bypasses); element-wise layers do not change the geometry.
+    """
+    return compose(
+        Geometry(
+            size=conv.dilation[0] * (conv.kernel_size[0] - 1) + 1,
+            stride=conv.stride[0],
+            padding=conv.padding[0],
+        )
+        for conv in module.modules()
+        if isinstance(conv, nn.Conv2d)
+    )

@@ -66,6 +66,16 @@ def bicubic_downscale(x: Tensor, scale: int) -> Tensor:
     return out[..., _MARGIN:-_MARGIN, _MARGIN:-_MARGIN]
 
 
+def bicubic_upscale(x: Tensor, scale: int) -> Tensor:
+    """Plain bicubic interpolation by ``scale`` (PyTorch's, ``align_corners=False``, no clamping):
+    the no-learning reference every SR method must beat, and the LR shown next to SR. Not the
+    inverse of :func:`bicubic_downscale`, which antialiases; ``scale == 1`` returns ``x``."""
+    _check_scale(scale)
+    if scale == 1:
+        return x
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+
+
 def bicubic_geometry(scale: int) -> Geometry:
     """The input pixels with a non-zero weight in an output pixel of :func:`bicubic_downscale`.
 

@@ -36,9 +36,8 @@ from dasr.inference.api import load_model
 from dasr.inference.loading import load_sr_network
 from dasr.inference.model_file import save_model
 from dasr.metrics.protocol import quantize_8bit, read_rgb_tensor
-from dasr.ops.resize import bicubic_downscale
+from dasr.ops.resize import bicubic_downscale, bicubic_upscale
 from dasr.stage2_srn.trainer import SRNData, train_srn
-from dasr.stage2_srn.validation import display_upscale
 
 PRESET = "cpu-small"
 """The network size the weights are for: the preset that starts from them."""
@@ -198,7 +197,7 @@ def measure(model: Path, photos: Photos, scale: int, work: Path) -> dict[str, di
     for path in photos.val_lr:
         bicubic.append(out / "bicubic" / path.name)
         lr = read_rgb_tensor(path)
-        write_image(bicubic[-1], tensor_to_pixels(quantize_8bit(display_upscale(lr, scale))[0]))
+        write_image(bicubic[-1], tensor_to_pixels(quantize_8bit(bicubic_upscale(lr, scale))[0]))
     return {
         name: evaluate_pairs(match_pairs(sr, photos.val_hr), scale=scale, lpips="off", progress=False).mean()
         for name, sr in (("network", network), ("bicubic", bicubic))

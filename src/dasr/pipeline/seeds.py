@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dasr.config.schema import Config
-from dasr.engine.table_files import align_columns, finite_or_none, write_records
 from dasr.errors import DasrError
 from dasr.evaluation.metrics_table import DECIMALS, HEADINGS
+from dasr.files.tables import align_columns, finite_or_none, write_records
 from dasr.pipeline.ablate import Result
 
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
-from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 from dasr.report.comparison import dsn_sample_body, sr_section_body
 from dasr.report.methods import Method, methods_body
 from dasr.report.metrics import EVAL_METRICS, read_metrics

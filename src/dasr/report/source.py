@@ -8,12 +8,9 @@ copy of a run folder on a machine without its data.
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-import torch
 
 from dasr.config.loader import read_config
 from dasr.config.schema import Config
@@ -21,11 +18,12 @@ from dasr.data.pairs_folder import MANIFEST_NAME
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
+from dasr.files.checkpoint import DSN_CHECKPOINT, SRN_CHECKPOINT, load_checkpoint
 from dasr.inference.model_file import MODEL_FILE_NAME, read_model_metadata
 
 StageName = Literal["dsn", "srn"]
 
-_FORMATS: dict[str, StageName] = {"dasr-dsn": "dsn", "dasr-srn": "srn"}
+_FORMATS: dict[str, StageName] = {DSN_CHECKPOINT: "dsn", SRN_CHECKPOINT: "srn"}
 
 
 @dataclass
@@ -100,11 +98,7 @@ def _single_run_stage(run: RunDir) -> StageName:
     checkpoint = run.latest_checkpoint()
     if checkpoint is None:
         raise DasrError(f"run folder '{run.root}' has no checkpoint yet; make the report after the first one")
-    try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
-    except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as error:
-        raise DasrError(f"checkpoint '{checkpoint}' cannot be read: {str(error).splitlines()[0]}") from None
-    kind = state.get("format") if isinstance(state, dict) else None
+    kind = load_checkpoint(checkpoint).get("format")
     if kind not in _FORMATS:
         raise DasrError(f"checkpoint '{checkpoint}' is not a dasr train-dsn or train-srn checkpoint")
     return _FORMATS[kind]

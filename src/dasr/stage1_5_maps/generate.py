@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,16 +35,16 @@ from dasr.data.image_io import (
     write_image,
 )
 from dasr.data.pairs_folder import MANIFEST_FORMAT, MANIFEST_NAME, PairPaths
-from dasr.engine.atomic import atomic_write
 from dasr.engine.progress import progress as progress_bar
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 from dasr.ops.frequency import FrequencyFilter
 from dasr.stage1_5_maps.domain_distance import domain_distance_map, map_geometry
 from dasr.stage1_5_maps.heatmap import CAPTION, heatmap_image
+from dasr.stage1_dsn.calibration import calibrate_instance_norm
 from dasr.stage1_dsn.inference import downscale_with_dsn, noise_seed
+from dasr.stage1_dsn.networks import DSNBundle
 
-if TYPE_CHECKING:
-    from dasr.stage1_dsn.networks import DSNBundle
 
 @dataclass(frozen=True)
 class GenerateSummary:
@@ -54,6 +54,9 @@ class GenerateSummary:
     """HR images (among those written) cropped bottom/right to a multiple of the scale."""
     out_dir: Path
     manifest: Path
+    calibrated_from: int = 0
+    """Generated LR crops that fixed a released discriminator's InstanceNorm statistics first
+    (0: the bundle needed no calibration)."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,9 @@ def generate_pairs(
     """Write generated LR images and domain-distance maps for ``hr_paths`` into ``out_dir``.
 
     ``networks`` is a loaded DSN bundle or ``(generator, discriminator, freq_filter)``; the
-    networks are moved to ``device`` and used in eval mode. Sizes are ``(height, width)``
+    networks are moved to ``device`` and used in eval mode. A released checkpoint's bundle
+    (``needs_calibration``) gets its discriminator's InstanceNorm statistics from ``hr_paths``
+    first, as the maps would otherwise use default statistics. Sizes are ``(height, width)``
     everywhere in the manifest. ``tile`` (HR pixels) bounds memory and does not change results.
     """
     if tile < 1:
@@ -210,6 +215,9 @@ def generate_pairs(
     _check_unique_stems(hr_paths)
     out_dir = Path(out_dir)
     device = torch.device(device)
+    calibrated_from = 0
+    if isinstance(networks, DSNBundle) and networks.needs_calibration:
+        calibrated_from = calibrate_instance_norm(networks, hr_paths, device=device)
     nets = _networks(networks, scale)
     for module in (nets.generator, nets.discriminator, nets.freq_filter):
         module.to(device).eval()
@@ -240,4 +248,5 @@ def generate_pairs(
             bar.update(1)
     finally:
         bar.close()
-    return GenerateSummary(written=written, skipped=skipped, cropped=cropped, out_dir=out_dir, manifest=manifest)
+    return GenerateSummary(written=written, skipped=skipped, cropped=cropped, out_dir=out_dir, manifest=manifest,
+                           calibrated_from=calibrated_from)

@@ -19,9 +19,9 @@ from dasr.archs.registry import build_arch
 from dasr.archs.state_dict import fit_state_dict
 from dasr.config.loader import config_from_dict
 from dasr.config.schema import Config
-from dasr.engine.checkpoint import load_checkpoint
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
+from dasr.files.checkpoint import DSN_CHECKPOINT, load_checkpoint
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage1_dsn.released import (
@@ -31,8 +31,6 @@ from dasr.stage1_dsn.released import (
     load_released_weights,
     read_released_dsn,
 )
-
-CHECKPOINT_FORMAT = "dasr-dsn"
 
 
 class BicubicInputDSN(nn.Module):
@@ -64,7 +62,8 @@ class DSNBundle:
     source: Path | None = None
     needs_calibration: bool = False
     """The discriminator's InstanceNorm layers have no statistics yet (a released checkpoint):
-    :func:`dasr.stage1_dsn.released.calibrate_instance_norm` must fix them before eval use."""
+    :func:`dasr.stage1_dsn.calibration.calibrate_instance_norm` must fix them before eval use
+    (``dasr.stage1_5_maps.generate.generate_pairs`` does it itself)."""
 
 
 def build_dsn_networks(config: Config) -> DSNBundle:
@@ -149,7 +148,7 @@ def load_dsn(path: Path, *, scale: int | None = None, filter_kind: str | None = 
     state = load_checkpoint(checkpoint_path)
     if is_released_dsn(state):
         bundle = _load_released(checkpoint_path, state, scale, filter_kind)
-    elif state.get("format") == CHECKPOINT_FORMAT:
+    elif state.get("format") == DSN_CHECKPOINT:
         if not isinstance(state.get("config"), dict):
             raise DasrError(f"--dsn: '{checkpoint_path}' is a damaged DSN checkpoint: it holds no configuration")
         bundle = build_dsn_networks(config_from_dict(state["config"]))

@@ -35,9 +35,10 @@ from dasr.engine.training_loop import (
     open_resume_state,
     run_training,
 )
+from dasr.files.checkpoint import DSN_CHECKPOINT
 from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_downscale
-from dasr.stage1_dsn.networks import CHECKPOINT_FORMAT, build_dsn_networks
+from dasr.stage1_dsn.networks import build_dsn_networks
 from dasr.stage1_dsn.step import DSNTrainer
 from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator, format_validation
 
@@ -79,7 +80,7 @@ def train_dsn(
     """
     run = RunDir(out, create=is_main_process())
     resume_state = open_resume_state(
-        run, config, checkpoint_format=CHECKPOINT_FORMAT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
+        run, config, checkpoint_format=DSN_CHECKPOINT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
     )
     settings = config.dsn
     per_process_batch(settings.batch_size, "dsn.batch_size")
@@ -160,7 +161,7 @@ def train_dsn(
     return run_training(
         run=run,
         config=config,
-        checkpoint_format=CHECKPOINT_FORMAT,
+        checkpoint_format=DSN_CHECKPOINT,
         trainable=trainable,
         resume_state=resume_state,
         total_iters=total_iters,

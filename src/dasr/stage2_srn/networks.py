@@ -20,8 +20,6 @@ from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.weights import resolve_init
 
-CHECKPOINT_FORMAT = "dasr-srn"
-
 _SETTING_OF = {
     "num_features": "srn.num_features",
     "num_blocks": "srn.num_blocks",

@@ -39,11 +39,13 @@ from dasr.engine.training_loop import (
     run_training,
 )
 from dasr.errors import DasrError
+from dasr.files.checkpoint import SRN_CHECKPOINT
 from dasr.losses.perceptual import build_perceptual_loss
+from dasr.ops.resize import bicubic_upscale
 from dasr.stage2_srn.ema import ModelEMA
-from dasr.stage2_srn.networks import CHECKPOINT_FORMAT, build_srn_networks
+from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.step import SRNTrainer
-from dasr.stage2_srn.validation import SRNValidator, display_upscale, offline_lpips
+from dasr.stage2_srn.validation import SRNValidator, offline_lpips
 
 RESUMABLE_CHANGES = (
     "srn.iters",
@@ -169,7 +171,7 @@ def train_srn(
     per_process_batch(config.srn.batch_size, "srn.batch_size")
     run = RunDir(out, create=is_main_process())
     resume_state = open_resume_state(
-        run, config, checkpoint_format=CHECKPOINT_FORMAT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
+        run, config, checkpoint_format=SRN_CHECKPOINT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
     )
     start = int(resume_state["iteration"]) if resume_state else 0
     dataset = build_dataset(config, data)
@@ -254,7 +256,7 @@ def train_srn(
     return run_training(
         run=run,
         config=config,
-        checkpoint_format=CHECKPOINT_FORMAT,
+        checkpoint_format=SRN_CHECKPOINT,
         trainable=trainable,
         resume_state=resume_state,
         total_iters=total_iters,
@@ -279,9 +281,9 @@ def save_training_sample(
     its SR when the batch has one, by the eval-mode ``model`` (the EMA generator)."""
     scale = trainer.scale
     pair_lr = trainer.pair_lr(batch)
-    images = [display_upscale(pair_lr, scale), model(pair_lr), batch["pair_hr"]]
+    images = [bicubic_upscale(pair_lr, scale), model(pair_lr), batch["pair_hr"]]
     if "real_lr" in batch:
-        images += [display_upscale(batch["real_lr"], scale), model(batch["real_lr"])]
+        images += [bicubic_upscale(batch["real_lr"], scale), model(batch["real_lr"])]
     save_side_by_side(path, images)
 
 

@@ -19,39 +19,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
-from torchvision.models import AlexNet_Weights
+from torch import nn
 
 from dasr.engine.samples import save_side_by_side
-from dasr.errors import DasrError
-from dasr.losses.perceptual import LPIPSLoss, hub_cache_path
+from dasr.losses.perceptual import LPIPSLoss, lpips_unavailable_reason
 from dasr.metrics.protocol import read_rgb_tensor, score_sr
 from dasr.metrics.weight_free import ms_ssim_skipped
 from dasr.ops.blended_tiling import upscale_tiled
+from dasr.ops.resize import bicubic_upscale
 
 SAMPLES_PER_VALIDATION = 2
-
-
-def display_upscale(lr: Tensor, scale: int) -> Tensor:
-    """LR enlarged to the SR size with plain bicubic interpolation, to show next to SR."""
-    if scale == 1:
-        return lr
-    return F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
 def offline_lpips(device: torch.device) -> nn.Module | None:
     """The LPIPS metric if its AlexNet weights are already cached (validation never downloads),
     else ``None`` after one warning saying how to enable it."""
-    weights = hub_cache_path(AlexNet_Weights.IMAGENET1K_V1)
-    if not weights.is_file():
-        warnings.warn(f"validation without LPIPS: put {weights.name} in {weights.parent} to measure it", stacklevel=2)
+    reason = lpips_unavailable_reason()
+    if reason is not None:
+        warnings.warn(f"validation without LPIPS: {reason}", stacklevel=2)
         return None
-    try:
-        return LPIPSLoss("imagenet", section="srn").to(device)
-    except DasrError as error:  # e.g. the lpips package is not installed
-        warnings.warn(f"validation without LPIPS: {error}", stacklevel=2)
-        return None
+    return LPIPSLoss("imagenet", section="srn").to(device)
 
 
 class SRNValidator:
@@ -88,7 +75,7 @@ class SRNValidator:
             if index < SAMPLES_PER_VALIDATION:
                 save_side_by_side(
                     self.samples_dir / f"val_{iteration:07d}_{hr_path.stem}.png",
-                    [display_upscale(lr, self.scale), sr, hr],
+                    [bicubic_upscale(lr, self.scale), sr, hr],
                 )
         without_ms_ssim = sum("ms_ssim" not in scores for scores in per_pair)
         if without_ms_ssim and not self._noted_ms_ssim:

@@ -13,8 +13,10 @@ hyper-parameter check of ``srn.init`` says which to set.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 
@@ -77,6 +79,12 @@ PUBLIC_WEIGHTS = {
 def hub_checkpoints() -> Path:
     """torch's cache of downloaded weights (``$TORCH_HOME/hub/checkpoints`` by default)."""
     return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def hub_file(url: str) -> Path:
+    """Where torch.hub keeps (or would keep) the file published at ``url``, e.g. torchvision's
+    VGG-19 or AlexNet weights: callers that must not download check this file instead."""
+    return hub_checkpoints() / os.path.basename(urlparse(url).path)
 
 
 def public_file(entry: PublicWeights, option: str = "srn.init") -> Path:

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dasr.engine.atomic import atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import atomic_write
 
 
 def align_columns(rows: Sequence[Sequence[str]]) -> str:

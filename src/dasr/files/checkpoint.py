@@ -1,6 +1,6 @@
 """Checkpoints that load without running code, and the random-number state.
 
-Checkpoints are written atomically (``dasr.engine.atomic``). Checkpoints are read with
+Checkpoints are written atomically (``dasr.files.atomic``). Checkpoints are read with
 ``torch.load(weights_only=True)`` because run folders get shared; the random-number state is
 therefore stored as tensors and plain numbers only (no numpy arrays), which that loader accepts.
 """
@@ -18,8 +18,14 @@ import numpy as np
 import torch
 from safetensors import safe_open
 
-from dasr.engine.atomic import PathLike, atomic_write
 from dasr.errors import DasrError
+from dasr.files.atomic import PathLike, atomic_write
+
+DSN_CHECKPOINT = "dasr-dsn"
+"""``format`` of a stage-1 (train-dsn) checkpoint."""
+SRN_CHECKPOINT = "dasr-srn"
+"""``format`` of a stage-2 (train-srn) checkpoint. Both live here, below the stages, because
+inference and the report recognise them without importing any training code."""
 
 _REFUSED_GLOBAL = re.compile(r"Unsupported (?:global: GLOBAL|class) ([\w.]+)")
 
@@ -30,11 +36,12 @@ def save_checkpoint(path: PathLike, state: dict[str, Any]) -> None:
         torch.save(state, handle)
 
 
-def load_checkpoint(path: PathLike) -> dict[str, Any]:
-    """Read a checkpoint onto the CPU, refusing files that would need arbitrary code to load."""
+def load_checkpoint(path: PathLike, kind: str = "checkpoint") -> dict[str, Any]:
+    """Read a checkpoint onto the CPU, refusing files that would need arbitrary code to load;
+    every failure is one line naming ``kind`` and the file."""
     path = Path(path)
     if not path.is_file():
-        raise DasrError(f"checkpoint '{path}' does not exist")
+        raise DasrError(f"{kind} '{path}' does not exist")
     try:
         with warnings.catch_warnings():  # torch's warnings about a damaged file would be a second line
             warnings.simplefilter("ignore")
@@ -43,22 +50,22 @@ def load_checkpoint(path: PathLike) -> dict[str, Any]:
         refused = _REFUSED_GLOBAL.search(str(error))
         if refused:
             raise DasrError(
-                f"checkpoint '{path}' was refused for safety: loading it would run code "
+                f"{kind} '{path}' was refused for safety: loading it would run code "
                 f"from '{refused.group(1)}'; only tensors, numbers, strings and containers are "
                 "accepted"
             ) from None
-        raise DasrError(f"checkpoint '{path}' is corrupt or not a PyTorch checkpoint") from None
+        raise DasrError(f"{kind} '{path}' is corrupt or not a PyTorch checkpoint") from None
     except EOFError:
-        raise DasrError(f"checkpoint '{path}' is empty or truncated") from None
+        raise DasrError(f"{kind} '{path}' is empty or truncated") from None
     except OSError as error:
-        raise DasrError(f"checkpoint '{path}' cannot be read: {error.strerror or error}") from None
+        raise DasrError(f"{kind} '{path}' cannot be read: {error.strerror or error}") from None
     except (RuntimeError, ValueError) as error:
         reason = str(error).splitlines()[0].split(". ")[0] if str(error) else type(error).__name__
-        raise DasrError(f"checkpoint '{path}' is corrupt: {reason}") from None
+        raise DasrError(f"{kind} '{path}' is corrupt: {reason}") from None
     except Exception:  # noqa: BLE001 -- the unpickler fails on garbage with any exception type
-        raise DasrError(f"checkpoint '{path}' is corrupt or not a PyTorch checkpoint") from None
+        raise DasrError(f"{kind} '{path}' is corrupt or not a PyTorch checkpoint") from None
     if not isinstance(state, dict):
-        raise DasrError(f"checkpoint '{path}' holds a {type(state).__name__}, not a dict of states")
+        raise DasrError(f"{kind} '{path}' holds a {type(state).__name__}, not a dict of states")
     return state
 
 
