@@ -68,7 +68,9 @@ def write_generated_pairs(hr_paths: list[Path], scale: int, out_dir: Path) -> Pa
         lr.save(paths.lr)
         np.save(paths.map, rng.random((height // scale, width // scale), dtype=np.float32))
         entries.append({"stem": hr.stem, "hr_size": [height, width]})
-    manifest = {"format": MANIFEST_FORMAT, "scale": scale, "images": entries}
+    # The header dasr generate writes, with a DSN that never existed (no source, no settings).
+    dsn = {"source": None, "fingerprint": "bicubic stand-in", "config": None}
+    manifest = {"format": MANIFEST_FORMAT, "scale": scale, "dsn": dsn, "images": entries}
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
     return out_dir
 

@@ -44,8 +44,8 @@ from dasr.losses.perceptual import (
     PerceptualLoss,
     VGGFeatures,
     build_perceptual_loss,
-    hub_cache_path,
 )
+from dasr.weights.public import hub_file
 
 Batch = dict[str, Tensor]
 Step = Callable[[Batch], object]
@@ -341,7 +341,7 @@ def _precision_note(precision: Precision) -> str:
 
 
 def _random_vgg(kind: str, weights: str | None) -> bool:
-    return kind == "vgg19" and weights is None and not hub_cache_path(VGG19_Weights.IMAGENET1K_V1).is_file()
+    return kind == "vgg19" and weights is None and not hub_file(VGG19_Weights.IMAGENET1K_V1.url).is_file()
 
 
 def _parser(description: str) -> argparse.ArgumentParser:

@@ -28,6 +28,19 @@ def write_photo(path: Path, size: tuple[int, int], seed: int, noise: float = 0.0
 
 
 @pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty torch hub cache; any download attempt fails the test. Returns the cache's
+    checkpoint folder, where a test may put weight files."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def no_network(url, *args, **kwargs):
+        raise AssertionError(f"download attempted: {url}")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    return tmp_path / "torch" / "hub" / "checkpoints"
+
+
+@pytest.fixture
 def photo_folders(tmp_path: Path) -> dict[str, Path]:
     """HR photos, unrelated noisy real-LR photos and 2 validation pairs (HR 128x96 / LR x4)."""
     folders = {name: tmp_path / name for name in ("hr", "lr", "val_hr", "val_lr")}

@@ -19,13 +19,9 @@ from dasr.pipeline import ablate as ablate_module
 from dasr.pipeline.ablate import AblationData
 from dasr.pipeline.ablation_table import ablate
 from dasr.pipeline.ablation_variants import TABLE1_VARIANTS, TABLE2_VARIANTS
-from tests.conftest import TINY_DSN, TINY_SRN
+from tests.helpers import TINY_ABLATION, ablate_argv
 
 pytestmark = pytest.mark.filterwarnings("ignore:LPIPS skipped:UserWarning")  # no AlexNet weights offline
-
-TINY = list(dict.fromkeys([*TINY_DSN, *TINY_SRN, "dsn.pretrain_iters=1", "dsn.iters=2", "srn.pretrain_iters=1",
-                           "srn.iters=2", "train.checkpoint_every=1"]))
-
 
 def ablation_data(folders: dict[str, Path]) -> AblationData:
     val_pairs = pair_by_stem(list_images(folders["val_hr"], "--val-hr"), list_images(folders["val_lr"], "--val-lr"),
@@ -33,14 +29,8 @@ def ablation_data(folders: dict[str, Path]) -> AblationData:
     return AblationData(list_images(folders["hr"], "--hr"), list_images(folders["lr"], "--lr"), val_pairs)
 
 
-def cli_args(folders: dict[str, Path], out: Path, *extra: str) -> list[str]:
-    sets = [item for setting in TINY for item in ("--set", setting)]
-    return ["ablate", "--hr", str(folders["hr"]), "--lr", str(folders["lr"]), "--scale", "4", "--out", str(out),
-            *extra, *sets]
-
-
 def test_table2_trains_six_recorded_variants_once(photo_folders, tmp_path: Path, monkeypatch) -> None:
-    config, data, out = load_config("paper", (), TINY), ablation_data(photo_folders), tmp_path / "ablation"
+    config, data, out = load_config("paper", (), TINY_ABLATION), ablation_data(photo_folders), tmp_path / "ablation"
     text = ablate(2, config, data, out, show_progress=False)
 
     for variant in TABLE2_VARIANTS:
@@ -71,7 +61,7 @@ def test_table2_trains_six_recorded_variants_once(photo_folders, tmp_path: Path,
 def test_table1_resumes_an_interrupted_variant_and_prints_its_grid(photo_folders, tmp_path: Path, monkeypatch,
                                                                    capsys) -> None:
     out = tmp_path / "ablation"
-    args = cli_args(photo_folders, out, "--table", "1", "--val-hr", str(photo_folders["val_hr"]),
+    args = ablate_argv(photo_folders, out, "--table", "1", "--val-hr", str(photo_folders["val_hr"]),
                     "--val-lr", str(photo_folders["val_lr"]), "--set", "dsn.val_degradation=phone-camera")
     real_train_dsn = ablate_module.train_dsn
 
@@ -117,6 +107,6 @@ def test_table1_resumes_an_interrupted_variant_and_prints_its_grid(photo_folders
 def test_bad_arguments_are_one_line_errors(extra, message, photo_folders, tmp_path: Path, capsys) -> None:
     extra = [str(photo_folders["val_hr"]) if item == "VAL_HR" else str(photo_folders["val_lr"])
              if item == "VAL_LR" else item for item in extra]
-    assert main(cli_args(photo_folders, tmp_path / "out", *extra)) == 2
+    assert main(ablate_argv(photo_folders, tmp_path / "out", *extra)) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and message in error

@@ -24,9 +24,7 @@ from dasr.errors import DasrError
 from dasr.files.checkpoint import load_checkpoint
 from dasr.stage2_srn.trainer import SRNData, train_srn
 from tests.conftest import TINY_SRN
-from tests.test_srn_step import make_trainer as make_srn_trainer
-from tests.test_train_dsn import make_trainer as make_dsn_trainer
-from tests.test_train_dsn import tiny_config as tiny_dsn_config
+from tests.helpers import make_dsn_trainer, make_srn_trainer, tiny_dsn_config
 
 CUDA = torch.device("cuda")
 
@@ -138,12 +136,12 @@ def test_an_overflow_under_loss_scaling_is_the_scalers_skip_not_a_bad_step() -> 
         before = trainer.generator.gain.detach().clone()
         if scaling:
             losses = trainer.step(srn_batch(), adversarial=False)
-            assert losses["skipped"] == 0 and trainer.bad_steps == 0
+            assert losses["skipped"] == 0 and trainer.bad_steps.in_a_row == 0
             assert trainer.scaler_g.get_scale() == 512.0  # skipped and lowered by the scaler
         else:
             with pytest.warns(UserWarning, match="the generator gradient is NaN/Inf"):
                 losses = trainer.step(srn_batch(), adversarial=False)
-            assert losses["skipped"] == 1 and trainer.bad_steps == 1
+            assert losses["skipped"] == 1 and trainer.bad_steps.in_a_row == 1
         assert torch.equal(trainer.generator.gain, before)
 
 

@@ -16,7 +16,7 @@ from dasr.cli.main import main
 from dasr.data.folders import list_images
 from dasr.evaluation import evaluate_pairs, match_pairs
 from dasr.inference.model_file import save_model
-from tests.test_evaluation import noisy_pair, offline, save_rgb  # noqa: F401 (offline: a fixture)
+from tests.helpers import noisy_pair, save_rgb
 
 pytestmark = pytest.mark.usefixtures("offline")  # no weights, no downloads: LPIPS is a notice
 

@@ -14,8 +14,7 @@ from PIL import Image as PILImage
 from dasr.cli.main import main
 from dasr.data.image_io import decode_image, read_image, write_image
 from dasr.inference.api import load_model
-from tests.test_inference_api import write_model
-from tests.test_inference_tiled import tiny_net
+from tests.helpers import tiny_net, write_model
 
 
 @pytest.fixture

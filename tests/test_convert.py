@@ -12,9 +12,10 @@ from dasr.cli.main import main
 from dasr.config.loader import config_to_dict, load_config
 from dasr.files.checkpoint import SRN_CHECKPOINT
 from dasr.inference.model_file import load_model_file, read_model_metadata
-from tests.test_weights import NAMINGS, Unsafe, small, write
+from tests.helpers import WEIGHT_NAMINGS, Unsafe, small_rrdbnet, write_weights
 
-# The namings tests/test_weights.py writes, and what the summary line must call each.
+# What the summary line must call each naming that ``write_weights`` writes (a naming missing
+# here fails its case below with a KeyError).
 ORIGINS = {
     "raw": "BasicSR naming, bare state dict",
     "params": "BasicSR naming, container 'params'",
@@ -39,16 +40,13 @@ def assert_same_outputs(model_file: Path, network: torch.nn.Module) -> None:
         torch.testing.assert_close(loaded(x), network.eval()(x), rtol=0, atol=0)
 
 
-def test_every_naming_is_listed() -> None:
-    assert ORIGINS.keys() == NAMINGS.keys()
-
-
 @pytest.mark.parametrize(
-    "naming, scale, input_unshuffle", [(naming, 4, 1) for naming in ORIGINS] + [("params_ema", 2, 2), ("esrgan", 1, 1)]
+    "naming, scale, input_unshuffle",
+    [(naming, 4, 1) for naming in WEIGHT_NAMINGS] + [("params_ema", 2, 2), ("esrgan", 1, 1)],
 )
 def test_converts_every_naming(tmp_path, capsys, naming, scale, input_unshuffle) -> None:
-    network = small(scale, input_unshuffle)
-    path, _ = write(tmp_path, naming, network.state_dict(), network.num_blocks)
+    network = small_rrdbnet(scale, input_unshuffle)
+    path, _ = write_weights(tmp_path, naming, network.state_dict(), network.num_blocks)
     out = tmp_path / "model.safetensors"
     assert convert(path, out) == 0
     printed = capsys.readouterr().out
@@ -56,11 +54,11 @@ def test_converts_every_naming(tmp_path, capsys, naming, scale, input_unshuffle)
     assert_same_outputs(out, network)
     metadata = read_model_metadata(out)
     assert metadata["training"]["converted_from"]["source"] == str(path)
-    assert metadata["training"]["converted_from"]["naming"] == NAMINGS[naming]
+    assert metadata["training"]["converted_from"]["naming"] == WEIGHT_NAMINGS[naming]
 
 
 def test_converts_a_dasr_srn_checkpoint_using_its_ema_weights(tmp_path, capsys) -> None:
-    network, other = small(4, seed=0), small(4, seed=1)
+    network, other = small_rrdbnet(4, seed=0), small_rrdbnet(4, seed=1)
     config = config_to_dict(load_config("paper"))
     checkpoint = tmp_path / "last.pth"
     torch.save({"format": SRN_CHECKPOINT, "config": config, "iteration": 7,
@@ -74,8 +72,8 @@ def test_converts_a_dasr_srn_checkpoint_using_its_ema_weights(tmp_path, capsys) 
 
 
 def test_a_model_file_converts_to_itself(tmp_path) -> None:
-    network = small(2)
-    path, _ = write(tmp_path, "params_ema", network.state_dict(), network.num_blocks)
+    network = small_rrdbnet(2)
+    path, _ = write_weights(tmp_path, "params_ema", network.state_dict(), network.num_blocks)
     assert convert(path, tmp_path / "a.safetensors") == 0
     assert convert(tmp_path / "a.safetensors", tmp_path / "b.safetensors") == 0
     assert_same_outputs(tmp_path / "b.safetensors", network)
@@ -91,8 +89,8 @@ def refused(capsys, *argv) -> str:
 
 
 def test_mistakes_are_refused_in_one_line(tmp_path, capsys) -> None:
-    network = small(4)
-    path, _ = write(tmp_path, "params_ema", network.state_dict(), network.num_blocks)
+    network = small_rrdbnet(4)
+    path, _ = write_weights(tmp_path, "params_ema", network.state_dict(), network.num_blocks)
     assert "OUT: '" in refused(capsys, path, tmp_path / "model.pth") and "must end in .safetensors" in refused(
         capsys, path, tmp_path / "model"
     )

@@ -16,7 +16,7 @@ from dasr.data.paired import Pair
 from dasr.data.stage2 import Stage2Patches
 from dasr.data.unpaired import ArrayCache, UnpairedPatches, patch_batches
 from tests.conftest import write_photo
-from tests.test_paired import write_block_pair
+from tests.helpers import write_block_pair
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dasr.cli.main import main
-from dasr.datasets import LAYOUTS, check_dataset
-from dasr.datasets.layouts import ImageSet
+from dasr.datasets.check import check_dataset
+from dasr.datasets.layouts import LAYOUTS, ImageSet
 from dasr.errors import DasrError
 
 

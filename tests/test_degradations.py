@@ -8,19 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dasr.degradations import (
-    PRESETS,
-    blur,
+from dasr.degradations.blur import blur, gaussian_kernel, motion_kernel
+from dasr.degradations.jpeg import jpeg_roundtrip
+from dasr.degradations.noise import poisson_gaussian_noise
+from dasr.degradations.pipeline import (
     degrade,
-    downscale,
-    gaussian_kernel,
-    jpeg_roundtrip,
-    motion_kernel,
     parse_steps,
-    poisson_gaussian_noise,
     preset_steps,
     sample_parameters,
 )
+from dasr.degradations.presets import PRESETS
+from dasr.degradations.resize import downscale
 from dasr.degradations.steps import STEP_TYPES
 from dasr.errors import DasrError
 

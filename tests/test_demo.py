@@ -12,12 +12,12 @@ import pytest
 import pywt
 from PIL import Image
 
-from dasr.cli import demo as demo_cli
 from dasr.cli.main import main
 from dasr.config.loader import load_config
 from dasr.data.image_io import read_image
-from dasr.degradations import preset_steps
+from dasr.degradations.pipeline import preset_steps
 from dasr.demo import dataset as dataset_module
+from dasr.demo import run as demo_run
 from dasr.demo.dataset import (
     CAMERA,
     MANIFEST_NAME,
@@ -138,7 +138,7 @@ def test_real_lr_carries_the_cameras_noise(tmp_path: Path) -> None:
 
 
 def test_demo_trains_compares_three_methods_writes_report_and_resumes(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(demo_cli, "run_demo", functools.partial(run_demo, max_size=MAX_SIZE))
+    monkeypatch.setattr(demo_run, "run_demo", functools.partial(run_demo, max_size=MAX_SIZE))
     command = ["demo", "--out", str(tmp_path), *(arg for item in TINY for arg in ("--set", item))]
     assert main(command) == 0
     printed = capsys.readouterr().out

@@ -15,7 +15,6 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from scipy.linalg import sqrtm
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -38,33 +37,7 @@ from dasr.evaluation import fid as fid_module
 from dasr.evaluation.inception import PYTORCH_FID_FILE, TORCHVISION_WEIGHTS
 from dasr.losses.perceptual import LPIPSLoss
 from dasr.metrics.protocol import align_to_reference
-
-
-def save_rgb(path: Path, pixels: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
-    return path
-
-
-def noisy_pair(seed: int, size: tuple[int, int] = (40, 36)) -> tuple[np.ndarray, np.ndarray]:
-    """A smooth uint8 HR image and a noisy uint8 'SR' copy of it."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.random((size[0] // 4, size[1] // 4, 3))
-    hr = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize(size[::-1], Image.BICUBIC))
-    sr = np.clip(hr + rng.normal(0, 12, hr.shape), 0, 255).round().astype(np.uint8)
-    return sr, hr
-
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """An empty torch hub cache; any download attempt fails the test."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-
-    def no_network(url, *args, **kwargs):
-        raise AssertionError(f"download attempted: {url}")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    return tmp_path / "torch" / "hub" / "checkpoints"
+from tests.helpers import noisy_pair, save_rgb
 
 
 @pytest.fixture

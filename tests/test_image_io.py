@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zlib
@@ -13,6 +14,7 @@ import torch
 from PIL import Image as PILImage
 from PIL import ImageOps
 
+from dasr.data.folders import list_images
 from dasr.data.image_io import (
     IMAGE_EXTENSIONS,
     decode_image,
@@ -136,6 +138,32 @@ def test_jpeg_exif_rotation_applied(tmp_path: Path) -> None:
     assert image_size(tmp_path / "x.jpg") == (8, 4)
 
 
+def _displayed(samples: np.ndarray, orientation: int) -> np.ndarray:
+    """``samples`` as a viewer shows them with ``orientation``: Pillow's exif_transpose of a PNG
+    of pixel indices with that orientation tells where each stored pixel goes."""
+    height, width = samples.shape[:2]
+    exif = PILImage.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    PILImage.fromarray(np.arange(height * width, dtype=np.uint8).reshape(height, width)).save(buffer, "PNG", exif=exif)
+    with PILImage.open(buffer) as indices:
+        return samples.reshape(height * width, -1)[np.asarray(ImageOps.exif_transpose(indices))]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_tiff_orientation_is_applied_once(tmp_path: Path, orientation: int) -> None:
+    """Pillow turns a TIFF by its orientation tag itself and reports its size turned: applying
+    the orientation again (as a hand-written EXIF step would) shows it wrong."""
+    samples = np.random.default_rng(orientation).integers(0, 256, (3, 5, 3), dtype=np.uint8)
+    exif = PILImage.Exif()
+    exif[0x0112] = orientation
+    PILImage.fromarray(samples).save(tmp_path / "x.tif", exif=exif)
+    expected = _displayed(samples, orientation)
+    values, _ = decode_image(tmp_path / "x.tif")
+    np.testing.assert_array_equal(values, expected)
+    assert image_size(tmp_path / "x.tif") == expected.shape[:2]
+
+
 @pytest.mark.parametrize(
     ("name", "lossless"),
     [("x.bmp", True), ("x.tiff", True), ("x.TIF", True), ("x.webp", False), ("x.JPG", False)],
@@ -237,5 +265,20 @@ def test_tensor_conversions() -> None:
         tensor_to_pixels(torch.zeros(2, 3, 4, 4))
 
 
-def test_extensions_are_lower_case() -> None:
-    assert all(extension == extension.lower() for extension in IMAGE_EXTENSIONS)
+LOSSY_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".webp")
+
+
+@pytest.mark.parametrize("extension", IMAGE_EXTENSIONS)
+def test_every_accepted_ending_is_listed_and_read_in_any_case(tmp_path: Path, extension: str) -> None:
+    """A file of each accepted ending, in upper case as cameras name them, is listed (endings
+    are compared in lower case) and decodes to its pixels with Pillow alone."""
+    samples = np.zeros((8, 8, 3), np.uint8)
+    samples[:, 4:] = 255
+    samples[4:, :4] = (200, 40, 90)  # black, white and one colour: even 1-bit PBM and GIF keep them
+    path = tmp_path / f"X{extension.upper()}"
+    PILImage.fromarray(samples).save(path)  # Pillow picks the format from the ending
+    assert list_images(tmp_path, "--hr") == [path]
+    image = read_image(path)
+    assert image.bit_depth == 8 and image.pixels.shape == (8, 8, 3)
+    error = np.abs(image.pixels - samples.astype(np.float32) / 255)
+    assert error.mean() < 0.04 if extension in LOSSY_EXTENSIONS else error.max() == 0

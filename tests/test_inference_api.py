@@ -18,14 +18,7 @@ from dasr.data.image_io import Image
 from dasr.errors import DasrError
 from dasr.inference.api import Upscaler, load_model
 from dasr.inference.loading import load_sr_network
-from dasr.inference.model_file import save_model
-from tests.test_inference_tiled import tiny_net
-
-
-def write_model(path: Path, net: RRDBNet) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(path, net, weights="params_ema", preset="test", config={"scale": net.scale}, training={})
-    return path
+from tests.helpers import tiny_net, write_model
 
 
 def srn_checkpoint(net: RRDBNet, iteration: int = 5) -> dict:

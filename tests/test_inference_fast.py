@@ -15,7 +15,7 @@ from dasr.inference.api import Upscaler, load_model
 from dasr.inference.fast import prepare_for_inference
 from dasr.inference.model_file import save_model
 from dasr.ops.blended_tiling import upscale_tiled
-from tests.test_inference_tiled import image, tiny_net
+from tests.helpers import image, tiny_net
 
 TOLERANCE = 1e-4
 
@@ -78,7 +78,7 @@ def test_cli_switch(
         seen.append(upscaler.info["optimized"])
         return upscaler
 
-    monkeypatch.setattr("dasr.cli.sr.load_model", recording_load_model)
+    monkeypatch.setattr("dasr.inference.api.load_model", recording_load_model)
     source = tmp_path / "in.png"
     PILImage.new("RGB", (12, 10), (120, 60, 30)).save(source)
     status = cli_main(["sr", "--model", str(model_file), "--input", str(source), "--output", str(tmp_path / "out"), *flag])

@@ -21,20 +21,10 @@ from torch import Tensor
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.errors import DasrError
 from dasr.ops.blended_tiling import DEFAULT_OVERLAP, auto_tile, upscale_tiled
+from tests.helpers import image, tiny_net
 
 WHOLE = 10**6
 """A tile larger than any test image: one pass over the whole (padded) image."""
-
-
-def tiny_net(scale: int = 4, seed: int = 0, input_unshuffle: int = 1, gain: float = 1.0) -> RRDBNet:
-    """nf 8, nb 1, gc 4 (context 19 LR pixels); ``gain`` scales the trunk weights so that the
-    trunk, nearly the identity at initialisation, shapes the output."""
-    torch.manual_seed(seed)
-    net = RRDBNet(scale, num_features=8, num_blocks=1, growth_channels=4, input_unshuffle=input_unshuffle)
-    with torch.no_grad():
-        for parameter in net.body.parameters():
-            parameter.mul_(gain)
-    return net.eval()
 
 
 class RecordingNet(RRDBNet):
@@ -71,10 +61,6 @@ class Nearest(torch.nn.Module):
 
     def hyperparameters(self) -> dict[str, int]:
         return {"num_features": 3, "growth_channels": 1}
-
-
-def image(height: int, width: int, seed: int = 0) -> Tensor:
-    return torch.rand((1, 3, height, width), generator=torch.Generator().manual_seed(seed))
 
 
 def test_single_tile_without_overlap_is_the_network_itself() -> None:

@@ -11,23 +11,17 @@ Each run is a child of a fork server calling the command line's ``main``: the sa
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors import safe_open
 
-from dasr.cli.main import main
-from dasr.data.image_io import decode_image
-from dasr.files.checkpoint import load_checkpoint
 from tests.conftest import TINY_DSN, TINY_SRN
+from tests.helpers import assert_every_file_reads, line_count, start_dasr
 
 SETTINGS = [
     *dict.fromkeys([*TINY_DSN, *TINY_SRN]),
@@ -42,36 +36,15 @@ def fit_command(folders: dict[str, Path], out: Path) -> list[str]:
     return ["fit", "--hr", str(folders["hr"]), "--lr", str(folders["lr"]), "--scale", "4", "--out", str(out), *sets]
 
 
-def _run_quietly(argv: list[str]) -> None:
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
-        sys.exit(main(argv))
-
-
-def start(argv: list[str]) -> multiprocessing.process.BaseProcess:
-    # forkserver, not fork: a child forked from the test process can deadlock on a lock that one
-    # of its threads held at fork time; the fork server is single-threaded and has dasr imported.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dasr.cli.main"])
-    process = context.Process(target=_run_quietly, args=(argv,))
-    process.start()
-    return process
-
-
 def run_to_the_end(argv: list[str]) -> None:
-    process = start(argv)
+    process = start_dasr(argv)
     process.join()
     assert process.exitcode == 0, f"dasr {' '.join(argv)} exited with {process.exitcode}"
 
 
-def line_count(path: Path) -> int:
-    return path.read_text(encoding="utf-8").count("\n") if path.is_file() else 0
-
-
 def kill_when(argv: list[str], ready: Callable[[], bool], timeout: float = 300.0) -> bool:
     """Start ``dasr argv``, SIGKILL it as soon as ``ready()``; whether it was killed (it may end first)."""
-    process = start(argv)
+    process = start_dasr(argv)
     deadline = time.monotonic() + timeout
     try:
         while process.is_alive() and time.monotonic() < deadline:
@@ -85,29 +58,6 @@ def kill_when(argv: list[str], ready: Callable[[], bool], timeout: float = 300.0
         if process.is_alive():
             process.kill()
         process.join()
-
-
-def assert_every_file_reads(run: Path) -> None:
-    """Every file a reader would open is whole (atomic writes leave only hidden ``.*.tmp``)."""
-    for path in run.rglob("*"):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.suffix == ".pth":
-            load_checkpoint(path)
-        elif path.suffix == ".npy":
-            np.load(path)
-        elif path.suffix == ".png":
-            decode_image(path)
-        elif path.suffix == ".json":
-            json.loads(path.read_text(encoding="utf-8"))
-        elif path.suffix == ".jsonl":
-            text = path.read_text(encoding="utf-8")
-            assert text == "" or text.endswith("\n"), f"{path}: half a line"
-            steps = [(row["phase"], row["step"]) for row in map(json.loads, text.splitlines())]
-            assert len(steps) == len(set(steps)), f"{path}: rows logged twice"
-        elif path.suffix == ".safetensors":
-            with safe_open(str(path), framework="pt") as handle:
-                [handle.get_tensor(name) for name in handle.keys()]  # noqa: SIM118
 
 
 def model_weights(run: Path) -> dict[str, torch.Tensor]:

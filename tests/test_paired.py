@@ -24,41 +24,7 @@ from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.receptive_field import Geometry
 from dasr.stage1_5_maps.generate import generate_pairs
-
-
-def weight_of(lr: np.ndarray) -> np.ndarray:
-    """The synthetic map: a pixel-wise function of the LR samples, so crops can be checked."""
-    return (lr[..., 0] / 255 * 0.5 + lr[..., 1] / 1000).astype(np.float32)
-
-
-def write_block_pair(
-    folder: Path, stem: str, lr_size: tuple[int, int], scale: int, seed: int, extra: int = 0
-) -> tuple[Path, Path, Path]:
-    """LR, HR and map files where the LR is exactly the ``scale`` x ``scale`` block average of
-    the HR (each HR block is the LR value plus zero-mean texture) and the map is ``weight_of``
-    the LR. ``extra`` (< scale) rows and columns of noise at the HR's bottom/right are to be
-    cropped away."""
-    rng = np.random.default_rng(seed)
-    height, width = lr_size
-    lr = rng.integers(20, 236, (height, width, 3))
-    half = rng.integers(-15, 16, (height, width, scale * scale // 2, 3))
-    texture = rng.permuted(np.concatenate([half, -half], axis=2), axis=2)
-    if scale % 2:  # odd blocks get one untextured pixel (only scale 1 is used here)
-        texture = np.concatenate([texture, np.zeros((height, width, 1, 3), int)], axis=2)
-    blocks = lr[:, :, None] + texture
-    hr = blocks.reshape(height, width, scale, scale, 3).transpose(0, 2, 1, 3, 4)
-    hr = hr.reshape(height * scale, width * scale, 3)
-    hr = np.pad(hr, ((0, extra), (0, extra), (0, 0)), constant_values=77)
-    paths = (
-        folder / "lr" / f"{stem}.png",
-        folder / "hr" / f"{stem}.png",
-        folder / "maps" / f"{stem}.npy",
-    )
-    write_image(paths[0], lr / 255)
-    write_image(paths[1], hr / 255)
-    paths[2].parent.mkdir(parents=True, exist_ok=True)
-    np.save(paths[2], weight_of(lr))
-    return paths
+from tests.helpers import weight_of, write_block_pair
 
 
 def samples(patch: torch.Tensor) -> np.ndarray:

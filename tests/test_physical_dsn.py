@@ -14,7 +14,7 @@ from PIL import Image
 from dasr.archs.physical_dsn import PARAMETER_GAIN, PhysicalDSN
 from dasr.cli.main import main
 from dasr.config.loader import load_config
-from dasr.degradations import gaussian_kernel
+from dasr.degradations.blur import gaussian_kernel
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage1_dsn.inference import downscale_with_dsn
 from dasr.stage1_dsn.networks import build_dsn_networks

@@ -13,33 +13,12 @@ import pytest
 from PIL import Image
 
 from dasr.cli.main import main
-from dasr.config.loader import load_config
-from dasr.data.folders import list_images
 from dasr.errors import DasrError
-from dasr.pipeline.fit import FitData, fit
 from dasr.report import build_report
 from dasr.report.curves import nice_ticks, stage_charts
-from tests.conftest import TINY_DSN, TINY_SRN, write_photo
+from tests.helpers import assert_self_contained, make_fit_run
 
 DATA_URI = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
-
-
-def make_fit_run(root: Path) -> Path:
-    """A finished tiny ``dasr fit`` run with 2 validation pairs (about 3 s on a CPU)."""
-    for index in range(3):
-        write_photo(root / "hr" / f"hr{index}.png", (72, 80), seed=index)
-        write_photo(root / "lr" / f"lr{index}.png", (24, 28), seed=10 + index, noise=0.05)
-    for index in range(2):
-        write_photo(root / "val_hr" / f"v{index}.png", (96, 128), seed=20 + index)
-        write_photo(root / "val_lr" / f"v{index}.png", (24, 32), seed=20 + index, noise=0.05)
-    data = FitData(
-        list_images(root / "hr", "--hr"),
-        list_images(root / "lr", "--lr"),
-        list(zip(list_images(root / "val_hr", "--val-hr"), list_images(root / "val_lr", "--val-lr"))),
-    )
-    config = load_config("paper", (), list(dict.fromkeys([*TINY_DSN, *TINY_SRN])))
-    fit(config, data, root / "run", preset="paper", show_progress=False)
-    return root / "run"
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +28,6 @@ def fit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def embedded_images(page: str) -> list[Image.Image]:
     return [Image.open(io.BytesIO(base64.b64decode(data))) for _, data in DATA_URI.findall(page)]
-
-
-def assert_self_contained(page: str) -> None:
-    assert "http://" not in page and "https://" not in page
-    for attribute, value in re.findall(r'\b(src|href)="([^"]*)"', page):
-        assert value.startswith("data:image/" if attribute == "src" else "#"), (attribute, value[:40])
 
 
 def test_fit_report_has_every_section_and_is_self_contained(fit_run: Path, tmp_path: Path) -> None:

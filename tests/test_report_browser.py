@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from dasr.report import build_report
-from tests.test_report import make_fit_run
+from tests.helpers import make_fit_run
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (

@@ -17,7 +17,7 @@ from PIL import Image
 from dasr.cli.main import main
 from dasr.report import Method, build_report
 from tests.conftest import write_photo
-from tests.test_report import assert_self_contained, make_fit_run
+from tests.helpers import assert_self_contained, make_fit_run
 
 LABELS = ("bicubic upsampling", "ESRGAN (bicubic pairs)", "DASR")
 PAIRS = ("v0", "v1")

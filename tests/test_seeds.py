@@ -10,16 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dasr.cli import demo as demo_cli
 from dasr.cli.main import main
 from dasr.config.loader import load_config, read_config
 from dasr.demo import run as demo_run
-from dasr.demo.run import BASELINE, DASR, UPSAMPLING, DemoResult, run_demo_seeds
+from dasr.demo.run import BASELINE, DASR, UPSAMPLING, DemoResult
 from dasr.errors import DasrError
 from dasr.pipeline.ablate import Result
 from dasr.pipeline.ablation_variants import TABLE1_VARIANTS, select_variants
 from dasr.pipeline.seeds import paired_margins, seeded_configs, spreads, write_spread
-from tests.test_ablate import cli_args
+from tests.helpers import ablate_argv
 
 
 def _seed_results(dasr_psnr: list[float], baseline_psnr: list[float]) -> list[list[Result]]:
@@ -75,7 +74,7 @@ def test_repeated_seeds_and_unknown_variants_are_refused() -> None:
 
 def test_ablate_runs_chosen_variants_per_seed_and_reports_the_spread(photo_folders, tmp_path: Path, capsys) -> None:
     out = tmp_path / "ablation"
-    args = cli_args(photo_folders, out, "--table", "1", "--val-hr", str(photo_folders["val_hr"]),
+    args = ablate_argv(photo_folders, out, "--table", "1", "--val-hr", str(photo_folders["val_hr"]),
                     "--val-lr", str(photo_folders["val_lr"]), "--variants", "hr-wavelet,physical-wavelet")
     assert main([*args, "--seeds", "1"]) == 0  # one seed alone first, as a separate process would
     assert main([*args, "--seeds", "1", "2"]) == 0
@@ -106,7 +105,6 @@ def test_demo_seeds_runs_each_seed_in_its_folder_and_judges_beyond_the_spread(tm
         return DemoResult(results, f"table of seed {config.seed}", "", out / "m.csv", out / "m.json", out / "r.html")
 
     monkeypatch.setattr(demo_run, "run_demo", fake_demo)
-    monkeypatch.setattr(demo_cli, "run_demo_seeds", run_demo_seeds)
     assert main(["demo", "--out", str(tmp_path), "--seeds", "0", "1", "2"]) == 0
     printed = capsys.readouterr().out
     assert "seed 2: table of seed 2" in printed

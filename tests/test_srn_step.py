@@ -14,68 +14,12 @@ from dasr.config.loader import load_config
 from dasr.errors import DasrError
 from dasr.losses.perceptual import PerceptualLoss
 from dasr.metrics.protocol import quantize_8bit
-from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage2_srn.ema import ModelEMA
 from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.step import SRNTrainer
 from tests.conftest import TINY_SRN
-
-SCALE = 4
-
-
-class StubGenerator(nn.Module):
-    """SR = gain * nearest-upscale(LR); records every input and output (outputs keep their grad)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gain = nn.Parameter(torch.tensor(1.5))
-        self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        out = self.gain * F.interpolate(lr, scale_factor=SCALE, mode="nearest")
-        if out.requires_grad:
-            out.retain_grad()
-        self.calls.append((lr.detach().clone(), out))
-        return out
-
-
-class StubDiscriminator(nn.Module):
-    """logit = weight * channel mean; records its inputs and whether it could learn from them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.tensor(2.0))
-        self.inputs: list[torch.Tensor] = []
-        self.trainable: list[bool] = []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.inputs.append(x.detach().clone())
-        self.trainable.append(self.weight.requires_grad)
-        return self.weight * x.mean(1, keepdim=True)
-
-
-def settings(*overrides: str):
-    return load_config("paper", (), [*TINY_SRN, "srn.filter=rgb", *overrides]).srn
-
-
-def make_trainer(*overrides: str, perceptual: nn.Module | None = None, sgd: bool = False) -> SRNTrainer:
-    srn = settings(*overrides)
-    generator = StubGenerator()
-    adversarial = srn.adversarial != "none"
-    discriminator = StubDiscriminator() if adversarial else None
-    optimizer = torch.optim.SGD if sgd else torch.optim.Adam
-    return SRNTrainer(
-        generator,
-        discriminator,
-        FrequencyFilter("rgb") if adversarial else None,
-        perceptual,
-        optimizer(generator.parameters(), lr=1.0 if sgd else 1e-2),
-        torch.optim.Adam(discriminator.parameters(), lr=1e-2) if adversarial else None,
-        ModelEMA(generator, srn.ema_decay),
-        srn,
-        SCALE,
-    )
+from tests.helpers import STUB_SCALE, StubDiscriminator, make_srn_trainer
 
 
 def make_batch(seed: int = 0, *, weight: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -97,14 +41,14 @@ def test_losses_equal_hand_computation() -> None:
     # Constant weights per sample: their bilinear resize to any size is the same constant.
     weight = torch.tensor([0.25, 1.0]).view(2, 1, 1, 1).expand(2, 1, 4, 4).contiguous()
     batch = make_batch(weight=weight)
-    trainer = make_trainer(
+    trainer = make_srn_trainer(
         "srn.content_weight=0.3", "srn.perceptual_weight=0.7", "srn.adversarial_weight=0.11",
         perceptual=PerceptualLoss(nn.AvgPool2d(2)),
     )
     gain, d_weight = 1.5, 2.0
 
     def up(x: torch.Tensor) -> torch.Tensor:
-        return x.repeat_interleave(SCALE, -2).repeat_interleave(SCALE, -1)
+        return x.repeat_interleave(STUB_SCALE, -2).repeat_interleave(STUB_SCALE, -1)
 
     sr, sr_real = gain * up(batch["pair_lr"]), gain * up(batch["real_lr"])
     hr, w = batch["pair_hr"], torch.tensor([0.25, 1.0])
@@ -130,7 +74,7 @@ def test_losses_equal_hand_computation() -> None:
 
 def test_pretraining_is_pixel_loss_only() -> None:
     perceptual = PerceptualLoss(nn.AvgPool2d(2))
-    trainer = make_trainer(perceptual=perceptual)
+    trainer = make_srn_trainer(perceptual=perceptual)
     losses = trainer.step(make_batch(), adversarial=False)
     assert set(losses) == {"content", "total_g", "skipped"}
     assert trainer.discriminator.inputs == []
@@ -141,7 +85,7 @@ def test_pretraining_is_pixel_loss_only() -> None:
 def test_map_weights_the_content_gradient(weighting: str) -> None:
     weight = torch.ones(2, 1, 4, 4)
     weight[..., :2] = 0  # left half of every LR patch is untrusted
-    trainer = make_trainer(f"srn.weighting={weighting}")
+    trainer = make_srn_trainer(f"srn.weighting={weighting}")
     batch = make_batch(weight=weight)
     trainer.step(batch, adversarial=False)
     gradient = trainer.generator.calls[0][1].grad
@@ -159,7 +103,7 @@ def test_map_weights_the_content_gradient(weighting: str) -> None:
 
 
 def test_target_discriminator_judges_sr_of_real_lr_against_unpaired_hr() -> None:
-    trainer = make_trainer("srn.adversarial=target")
+    trainer = make_srn_trainer("srn.adversarial=target")
     batch = make_batch()
     trainer.step(batch, adversarial=True)
     calls, disc = trainer.generator.calls, trainer.discriminator
@@ -174,7 +118,7 @@ def test_target_discriminator_judges_sr_of_real_lr_against_unpaired_hr() -> None
 
 
 def test_source_discriminator_judges_sr_of_pairs_against_their_hr() -> None:
-    trainer = make_trainer("srn.adversarial=source")
+    trainer = make_srn_trainer("srn.adversarial=source")
     batch = make_batch()
     trainer.step(batch, adversarial=True)
     calls, disc = trainer.generator.calls, trainer.discriminator
@@ -186,21 +130,21 @@ def test_source_discriminator_judges_sr_of_pairs_against_their_hr() -> None:
 def test_no_adversarial_means_no_discriminator() -> None:
     bundle = build_srn_networks(load_config("paper", (), [*TINY_SRN, "srn.adversarial=none"]))
     assert bundle.discriminator is None and bundle.freq_filter is None
-    trainer = make_trainer("srn.adversarial=none", perceptual=PerceptualLoss(nn.AvgPool2d(2)))
+    trainer = make_srn_trainer("srn.adversarial=none", perceptual=PerceptualLoss(nn.AvgPool2d(2)))
     losses = trainer.step(make_batch(), adversarial=True)
     assert set(losses) == {"content", "perceptual", "total_g", "skipped"}
     with pytest.raises(ValueError, match="adversarial"):
         SRNTrainer(trainer.generator, StubDiscriminator(), None, None, trainer.optimizer_g, None,
-                   trainer.ema, trainer.settings, SCALE)
+                   trainer.ema, trainer.settings, STUB_SCALE)
 
 
 def test_bicubic_pairs_downscale_the_hr_patches() -> None:
-    trainer = make_trainer("srn.pairs=bicubic", "srn.weighting=none", "srn.adversarial=source")
+    trainer = make_srn_trainer("srn.pairs=bicubic", "srn.weighting=none", "srn.adversarial=source")
     batch = make_batch()
     del batch["pair_lr"], batch["pair_weight"]
     trainer.step(batch, adversarial=True)
     fed = trainer.generator.calls[0][0]
-    assert torch.equal(fed, quantize_8bit(bicubic_downscale(batch["pair_hr"], SCALE)))
+    assert torch.equal(fed, quantize_8bit(bicubic_downscale(batch["pair_hr"], STUB_SCALE)))
     assert torch.equal(fed * 255, torch.round(fed * 255))  # 8-bit values, like saved LR files
 
 
@@ -228,7 +172,7 @@ def test_ema_follows_its_formula_and_copies_buffers() -> None:
 
 
 def test_ema_is_updated_after_each_generator_step() -> None:
-    trainer = make_trainer("srn.ema_decay=0.5")
+    trainer = make_srn_trainer("srn.ema_decay=0.5")
     trainer.step(make_batch(), adversarial=True)
     gain = trainer.generator.gain.detach()
     assert gain != 1.5
@@ -236,16 +180,16 @@ def test_ema_is_updated_after_each_generator_step() -> None:
 
 
 def test_gradient_clipping_limits_the_generator_update() -> None:
-    clipped = make_trainer("srn.grad_clip=0.0005", sgd=True)
+    clipped = make_srn_trainer("srn.grad_clip=0.0005", sgd=True)
     clipped.step(make_batch(), adversarial=False)
     assert 1.5 - clipped.generator.gain.item() == pytest.approx(0.0005, rel=1e-3)  # clip_grad_norm_'s eps
-    free = make_trainer(sgd=True)
+    free = make_srn_trainer(sgd=True)
     free.step(make_batch(), adversarial=False)
     assert abs(1.5 - free.generator.gain.item()) > 0.001
 
 
 def test_non_finite_steps_are_skipped_then_stop_the_run() -> None:
-    trainer = make_trainer("srn.max_bad_steps=3")
+    trainer = make_srn_trainer("srn.max_bad_steps=3")
     bad = make_batch()
     bad["pair_lr"][0, 0, 0, 0] = float("nan")
     disc_before = trainer.discriminator.weight.detach().clone()
@@ -269,7 +213,7 @@ def test_non_finite_steps_are_skipped_then_stop_the_run() -> None:
 
 
 def test_infinite_gradient_is_skipped() -> None:
-    trainer = make_trainer()
+    trainer = make_srn_trainer()
     batch = make_batch()
     batch["real_lr"][0, 0, 0, 0] = float("inf")  # SR(real LR) feeds only the adversarial terms
     with pytest.warns(UserWarning, match="NaN/Inf"):

@@ -12,7 +12,7 @@ from dasr.data.image_io import write_image
 from dasr.data.paired import Pair, real_pairs
 from dasr.data.stage2 import Stage2Patches
 from dasr.data.unpaired import patch_batches
-from tests.test_paired import write_block_pair
+from tests.helpers import write_block_pair
 
 PAIR_KEYS = {"pair_lr": (3, 4, 4), "pair_hr": (3, 8, 8), "pair_weight": (1, 4, 4)}
 UNPAIRED_KEYS = {"real_lr": (3, 4, 4), "unpaired_hr": (3, 8, 8)}

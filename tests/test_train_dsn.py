@@ -9,20 +9,21 @@ import pytest
 import torch
 
 from dasr.cli.main import main
-from dasr.config.loader import load_config
 from dasr.data.folders import list_images
 from dasr.engine.metric_log import read_metric_log
 from dasr.errors import DasrError
 from dasr.files.checkpoint import load_checkpoint
-from dasr.stage1_dsn.networks import build_dsn_networks, load_dsn
-from dasr.stage1_dsn.step import DSNTrainer
+from dasr.stage1_dsn.networks import load_dsn
 from dasr.stage1_dsn.trainer import DSNData, train_dsn
 from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator
 from tests.conftest import TINY_DSN
-
-
-def tiny_config(*extra: str):
-    return load_config("paper", (), [*TINY_DSN, *extra])
+from tests.helpers import (
+    changed_names,
+    logged_values,
+    make_dsn_trainer,
+    same_weights,
+    tiny_dsn_config,
+)
 
 
 def folders_data(folders: dict[str, Path], with_val: bool = False) -> DSNData:
@@ -32,25 +33,13 @@ def folders_data(folders: dict[str, Path], with_val: bool = False) -> DSNData:
     return DSNData(list_images(folders["hr"], "--hr"), list_images(folders["lr"], "--lr"), val)
 
 
-def make_trainer(config) -> DSNTrainer:
-    torch.manual_seed(0)
-    bundle = build_dsn_networks(config)
-    settings = config.dsn
-    return DSNTrainer(
-        bundle.generator, bundle.discriminator, bundle.freq_filter, None,
-        torch.optim.Adam(bundle.generator.parameters(), lr=1e-3),
-        torch.optim.Adam(bundle.discriminator.parameters(), lr=1e-3),
-        settings, config.scale,
-    )
-
-
 def test_generator_step_leaves_discriminator_untouched_and_uses_fresh_activations() -> None:
-    trainer = make_trainer(tiny_config())
+    trainer = make_dsn_trainer(tiny_dsn_config())
     hr, real_lr = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 8, 8)
     before = [p.detach().clone() for p in trainer.discriminator.parameters()]
     with torch.autograd.set_detect_anomaly(True):
         losses = trainer.step(hr, real_lr, adversarial=False)
-    assert set(losses) == {"content", "total_g"}
+    assert set(losses) == {"content", "total_g", "skipped"} and losses["skipped"] == 0
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters()))
     assert all(p.grad is None for p in trainer.discriminator.parameters())
 
@@ -60,7 +49,7 @@ def test_generator_step_leaves_discriminator_untouched_and_uses_fresh_activation
 
 
 def test_content_pretraining_reduces_content_loss() -> None:
-    trainer = make_trainer(tiny_config())
+    trainer = make_dsn_trainer(tiny_dsn_config())
     torch.manual_seed(1)
     hr = torch.rand(2, 3, 32, 32)
     first = trainer.step(hr, hr[..., ::4, ::4], adversarial=False)["content"]
@@ -70,7 +59,7 @@ def test_content_pretraining_reduces_content_loss() -> None:
 
 
 def test_resume_reproduces_an_uninterrupted_run(photo_folders: dict[str, Path], tmp_path: Path) -> None:
-    config = tiny_config()
+    config = tiny_dsn_config()
     data = folders_data(photo_folders)
     straight = train_dsn(config, data, tmp_path / "straight", show_progress=False)
     train_dsn(config, data, tmp_path / "resumed", stop_after=4, show_progress=False)
@@ -91,7 +80,7 @@ def test_resume_reproduces_an_uninterrupted_run(photo_folders: dict[str, Path], 
 
 
 def test_validation_and_samples_are_written(photo_folders: dict[str, Path], tmp_path: Path) -> None:
-    train_dsn(tiny_config(), folders_data(photo_folders, with_val=True), tmp_path / "run", show_progress=False)
+    train_dsn(tiny_dsn_config(), folders_data(photo_folders, with_val=True), tmp_path / "run", show_progress=False)
     rows = [r for r in read_metric_log(tmp_path / "run" / "log.jsonl") if r["phase"] == "val"]
     assert [r["step"] for r in rows] == [3, 6]
     assert {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim"} <= set(rows[0])
@@ -117,22 +106,45 @@ def test_validation_and_samples_are_written(photo_folders: dict[str, Path], tmp_
 
 def test_resuming_with_other_settings_is_refused(photo_folders: dict[str, Path], tmp_path: Path) -> None:
     data = folders_data(photo_folders)
-    train_dsn(tiny_config(), data, tmp_path / "run", stop_after=2, show_progress=False)
+    train_dsn(tiny_dsn_config(), data, tmp_path / "run", stop_after=2, show_progress=False)
     with pytest.raises(DasrError, match="dsn.filter"):
-        train_dsn(tiny_config("dsn.filter=rgb"), data, tmp_path / "run", show_progress=False)
+        train_dsn(tiny_dsn_config("dsn.filter=rgb"), data, tmp_path / "run", show_progress=False)
     # more iterations is a legitimate change
-    train_dsn(tiny_config("dsn.iters=5"), data, tmp_path / "run", show_progress=False)
+    train_dsn(tiny_dsn_config("dsn.iters=5"), data, tmp_path / "run", show_progress=False)
 
 
-@pytest.mark.parametrize("variant", [["scale=2", "dsn.arch=official", "dsn.discriminator=official",
-                                       "dsn.disc_norm=instance", "dsn.content_space=lowpass", "dsn.filter=avgpool"],
-                                      ["scale=1", "dsn.filter=gaussian"],
-                                      ["dsn.input=bicubic", "dsn.filter=rgb", "dsn.lr_schedule=linear"]])
-def test_variants_train_and_load(variant: list[str], photo_folders: dict[str, Path], tmp_path: Path) -> None:
-    config = tiny_config("dsn.pretrain_iters=1", "dsn.iters=1", *variant)
-    checkpoint = train_dsn(config, folders_data(photo_folders), tmp_path / "run", show_progress=False)
-    bundle = load_dsn(tmp_path / "run")
-    assert bundle.source == checkpoint
+ADVERSARIAL = {"adv_g", "adv_d"}
+
+TABLE1_SETTINGS = [
+    # (setting, other settings of both runs, first iteration it acts in, what it changes there)
+    ("scale=2", (), 1, {"content"}),
+    ("scale=1", (), 1, {"content"}),
+    ("dsn.arch=official", (), 1, {"content"}),
+    ("dsn.input=bicubic", (), 1, {"content"}),
+    ("dsn.content_space=lowpass", (), 1, {"content"}),
+    ("dsn.discriminator=official", (), 2, ADVERSARIAL),  # iteration 1 is pre-training, without a GAN
+    ("dsn.disc_norm=instance", (), 2, ADVERSARIAL),
+    ("dsn.filter=avgpool", (), 2, ADVERSARIAL),
+    ("dsn.filter=gaussian", (), 2, ADVERSARIAL),
+    ("dsn.filter=rgb", (), 2, ADVERSARIAL),
+    ("dsn.lr_schedule=linear", ("dsn.lr_decay_iters=2",), 1, {"lr"}),  # halved after iteration 1
+]
+
+
+@pytest.mark.parametrize(("setting", "base", "step", "changed"), TABLE1_SETTINGS, ids=[s[0] for s in TABLE1_SETTINGS])
+def test_each_setting_changes_the_training(setting, base, step, changed, photo_folders, tmp_path: Path) -> None:
+    """From the same seed and batches, each stage-1 setting changes the losses (or the learning
+    rate) logged at the first iteration it acts in, and the trained DSN; the run loads back."""
+    data, checkpoints, logged = folders_data(photo_folders), {}, {}
+    for name, settings in (("base", base), ("variant", (*base, setting))):
+        config = tiny_dsn_config("dsn.pretrain_iters=1", "dsn.iters=1", *settings)
+        checkpoints[name] = train_dsn(config, data, tmp_path / name, show_progress=False)
+        logged[name] = logged_values(tmp_path / name)
+    assert changed <= changed_names(logged["base"][step], logged["variant"][step])
+    assert not same_weights(*(load_checkpoint(path)["params"] for path in checkpoints.values()))
+
+    bundle = load_dsn(tmp_path / "variant")
+    assert bundle.source == checkpoints["variant"]
     hr = torch.rand(1, 3, 32, 32)
     assert bundle.generator(hr).shape == (1, 3, 32 // config.scale, 32 // config.scale)
 

@@ -18,10 +18,13 @@ from dasr.engine.metric_log import read_metric_log
 from dasr.errors import DasrError
 from dasr.files.checkpoint import load_checkpoint
 from dasr.losses.perceptual import LPIPSLoss
+from dasr.metrics.protocol import quantize_8bit, read_rgb_tensor
+from dasr.ops.blended_tiling import upscale_tiled
 from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.trainer import SRNData, build_dataset, train_srn
 from dasr.stage2_srn.validation import SRNValidator
 from tests.conftest import TINY_SRN
+from tests.helpers import changed_names, logged_values, same_weights
 
 
 def tiny_config(*extra: str):
@@ -90,9 +93,13 @@ VALIDATION_METRICS = {"psnr", "ssim", "psnr_y", "ssim_y", "haarpsi", "gmsd", "hf
 """What validation on the fixture's pairs reports without LPIPS (88x120 after the crop: no MS-SSIM)."""
 
 
-def validate(folders: dict[str, Path], tmp_path: Path, *, lpips: torch.nn.Module | None) -> dict:
+def validated_model() -> RRDBNet:
     torch.manual_seed(0)
-    model = RRDBNet(4, num_features=8, num_blocks=1, growth_channels=4).eval()
+    return RRDBNet(4, num_features=8, num_blocks=1, growth_channels=4).eval()
+
+
+def validate(folders: dict[str, Path], tmp_path: Path, *, lpips: torch.nn.Module | None) -> dict:
+    model = validated_model()
     validator = SRNValidator(val_pairs(folders), scale=4, device=torch.device("cpu"), samples_dir=tmp_path, lpips=lpips)
     with pytest.warns(UserWarning, match=r"^validation: MS-SSIM skipped: 2 of 2 images are smaller than 161x161"):
         return validator(model, 1)
@@ -122,10 +129,23 @@ def test_validator_writes_samples(photo_folders, tmp_path) -> None:
     assert sorted(path.name for path in tmp_path.glob("val_*.png")) == ["val_0000001_v0.png", "val_0000001_v1.png"]
 
 
-def test_validator_measures_lpips(photo_folders, tmp_path) -> None:
+def test_validator_measures_lpips_as_the_lpips_package_does(photo_folders, tmp_path) -> None:
+    """Validation's LPIPS is the mean over the pairs of the ``lpips`` package's own distance
+    between the 8-bit SR that ``dasr sr`` makes and the HR. The AlexNet trunk is random (its
+    ImageNet weights are not downloaded in tests); the package's calibrated linear layers are real."""
     pytest.importorskip("lpips")
-    scores = validate(photo_folders, tmp_path, lpips=LPIPSLoss(None))  # random AlexNet trunk
-    assert set(scores) == VALIDATION_METRICS | {"lpips"} and scores["lpips"] > 0
+    torch.manual_seed(1)
+    metric = LPIPSLoss(None)
+    scores = validate(photo_folders, tmp_path, lpips=metric)
+    assert set(scores) == VALIDATION_METRICS | {"lpips"}
+    model, expected = validated_model(), []
+    with torch.no_grad():
+        for hr_path, lr_path in val_pairs(photo_folders):
+            sr = upscale_tiled(model, read_rgb_tensor(lr_path), scale=4, device=torch.device("cpu"))
+            hr = read_rgb_tensor(hr_path)
+            expected.append(float(metric.lpips(quantize_8bit(sr), quantize_8bit(hr), normalize=True)))
+    assert min(expected) > 0 and expected[0] != pytest.approx(expected[1])  # two different values to average
+    assert scores["lpips"] == pytest.approx(sum(expected) / len(expected), rel=1e-5)
 
 
 def test_supervised_mode_trains_on_real_pairs(photo_folders, tmp_path) -> None:
@@ -145,19 +165,38 @@ def test_supervised_mode_trains_on_real_pairs(photo_folders, tmp_path) -> None:
         train_srn(tiny_config("srn.pairs=bicubic"), data, tmp_path / "other", show_progress=False)
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [
-        ["srn.pairs=bicubic", "srn.adversarial=target", "srn.filter=gaussian", "srn.discriminator=official"],
-        ["srn.pairs=bicubic", "srn.adversarial=none", "scale=2", "srn.lr_schedule=linear"],
-        ["srn.adversarial=source", "srn.weighting=none", "srn.disc_norm=instance", "srn.grad_clip=1"],
-    ],
-)
-def test_table2_variants_train(variant: list[str], photo_folders, pairs_dir, tmp_path) -> None:
-    config = tiny_config("srn.pretrain_iters=1", "srn.iters=1", *variant)
-    checkpoint = load_checkpoint(
-        train_srn(config, unsupervised(photo_folders, pairs_dir), tmp_path / "run", show_progress=False)
-    )
+ADVERSARIAL = {"adv_g", "adv_d"}
+
+TABLE2_SETTINGS = [
+    # (setting, other settings of both runs, first iteration it acts in, what it changes there)
+    ("srn.pairs=bicubic", (), 1, {"content"}),  # other LR halves of the pairs
+    ("srn.weighting=none", (), 1, {"content"}),  # the pixel loss without the maps
+    ("scale=2", ("srn.pairs=bicubic",), 1, {"content"}),  # (the fixture's generated pairs are x4)
+    ("srn.adversarial=source", (), 2, ADVERSARIAL),  # iteration 1 is pre-training, without a GAN
+    ("srn.adversarial=none", (), 2, ADVERSARIAL),
+    ("srn.filter=gaussian", (), 2, ADVERSARIAL),
+    ("srn.discriminator=official", (), 2, ADVERSARIAL),
+    ("srn.disc_norm=instance", (), 2, ADVERSARIAL),
+    ("srn.grad_clip=0.001", (), 2, {"content"}),  # the first update was clipped
+    ("srn.lr_schedule=linear", ("srn.lr_decay_iters=2",), 1, {"lr"}),  # halved after iteration 1
+]
+
+
+@pytest.mark.parametrize(("setting", "base", "step", "changed"), TABLE2_SETTINGS, ids=[s[0] for s in TABLE2_SETTINGS])
+def test_each_table2_setting_changes_the_training(setting, base, step, changed, photo_folders, pairs_dir,
+                                                  tmp_path) -> None:
+    """From the same seed and batches, each setting of Table 2 changes the losses (or the
+    learning rate) logged at the first iteration it acts in, and the trained generator; the
+    run's checkpoint loads into the networks of its configuration."""
+    data, checkpoints, logged = unsupervised(photo_folders, pairs_dir), {}, {}
+    for name, settings in (("base", base), ("variant", (*base, setting))):
+        config = tiny_config("srn.pretrain_iters=1", "srn.iters=1", *settings)
+        checkpoints[name] = load_checkpoint(train_srn(config, data, tmp_path / name, show_progress=False))
+        logged[name] = logged_values(tmp_path / name)
+    assert changed <= changed_names(logged["base"][step], logged["variant"][step])
+    assert not same_weights(checkpoints["base"]["params"], checkpoints["variant"]["params"])
+
+    checkpoint = checkpoints["variant"]
     assert ("discriminator" in checkpoint) == (config.srn.adversarial != "none")
     generator = build_srn_networks(config).generator
     generator.load_state_dict(checkpoint["params_ema"])

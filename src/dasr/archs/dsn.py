@@ -19,6 +19,7 @@ from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
 from dasr.ops.receptive_field import Geometry, conv_stack_geometry
 from dasr.ops.resize import bicubic_downscale, bicubic_geometry
+from dasr.ops.tiling import round_up
 
 SCALES = (1, 2, 4)
 
@@ -37,7 +38,7 @@ def _tiling_context(paths: Iterable[Geometry], alignment: int) -> int:
     """Input pixels an output block ``[j*a, (j+1)*a)`` reaches beyond itself on either side,
     over all parallel paths, rounded up to whole blocks so that tiles stay aligned."""
     reach = max(max(g.padding, g.size - g.padding - g.stride, 0) for g in paths)
-    return -(-reach // alignment) * alignment
+    return round_up(reach, alignment)
 
 
 class ResidualBlock(nn.Module):

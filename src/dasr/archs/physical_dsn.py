@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from dasr.archs.dsn import DownsamplingNetwork
 from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
+from dasr.ops.gaussian import gaussian_kernel
 from dasr.ops.jpeg import MCU, jpeg_roundtrip
 from dasr.ops.receptive_field import Geometry
 from dasr.ops.resize import bicubic_downscale, bicubic_geometry
@@ -100,15 +101,10 @@ class PhysicalDSN(DownsamplingNetwork):
 
     def kernel(self) -> Tensor:
         """The blur kernel ``(kernel_size, kernel_size)``, summing to 1."""
-        radius = self.kernel_size // 2
         sigma = self.log_sigma().exp()
-        angle = self.angle()
-        taps = torch.arange(-radius, radius + 1, dtype=sigma.dtype, device=sigma.device)
-        y, x = torch.meshgrid(taps, taps, indexing="ij")
-        along = x * angle.cos() + y * angle.sin()
-        across = -x * angle.sin() + y * angle.cos()
-        logits = -0.5 * ((along / sigma[0]) ** 2 + (across / sigma[1]) ** 2)
-        return torch.softmax(logits.reshape(-1), 0).reshape(self.kernel_size, self.kernel_size)
+        return gaussian_kernel(
+            self.kernel_size, sigma[0], sigma[1], self.angle(), dtype=sigma.dtype, device=sigma.device
+        )
 
     def noise_levels(self) -> tuple[Tensor, Tensor, Tensor]:
         """``(a, b, correlation)``: per-channel shot and read noise variances, and the correlation."""

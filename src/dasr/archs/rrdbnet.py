@@ -88,7 +88,11 @@ class RRDB(nn.Module):
         return x + RESIDUAL_SCALE * self.rdb3(self.rdb2(self.rdb1(x)))
 
 
-@register_arch("rrdbnet")
+RRDB_ARCH = "rrdbnet"
+"""The registry name of :class:`RRDBNet`, also the ``arch`` that model files record."""
+
+
+@register_arch(RRDB_ARCH)
 class RRDBNet(nn.Module):
     """ESRGAN's generator: ``(N, in_channels, H, W)`` -> ``(N, out_channels, H*scale, W*scale)``.
 

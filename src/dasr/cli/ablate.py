@@ -16,8 +16,6 @@ from dasr.cli.options import (
     read_validation_pairs,
 )
 from dasr.errors import DasrError
-from dasr.pipeline.ablate import AblationData
-from dasr.pipeline.ablation_table import ablate, ablate_seeds
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.pipeline.ablate import AblationData
+    from dasr.pipeline.ablation_table import ablate, ablate_seeds
+
     if args.val_hr is None or args.val_lr is None:
         raise DasrError("ablate needs --val-hr and --val-lr: the tables are measured on those pairs")
     config = config_from_args(args)

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from dasr.errors import DasrError
-from dasr.inference.loading import load_sr_network
-from dasr.inference.model_file import save_model
 
 PROVENANCE_KEYS = ("source", "kind", "naming", "container", "weights", "iteration")
 """What ``load_sr_network`` says about where the weights came from, kept in the file."""
@@ -56,6 +54,9 @@ def _origin(info: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.inference.loading import load_sr_network
+    from dasr.inference.model_file import save_model
+
     _check_output(args.output, args.overwrite)
     network, info = load_sr_network(args.input, option="IN")
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dasr.datasets import LAYOUTS, check_dataset
+from dasr.datasets.layouts import LAYOUTS
 from dasr.errors import DasrError
 
 
@@ -43,6 +43,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from dasr.datasets.check import check_dataset
+
     result = check_dataset(args.root, args.dataset)
     if result.ok:
         print(f"OK: {result.layout.name} at {result.root}")

@@ -14,15 +14,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dasr.data.folders import check_images, clashing_outputs, list_images, output_stems
-from dasr.data.image_io import read_image, to_rgb, write_image
-from dasr.degradations.pipeline import Step, degrade
-from dasr.degradations.presets import PRESETS, config_steps, preset_steps
-from dasr.engine.progress import progress
+from dasr.degradations.presets import PRESETS
 from dasr.errors import DasrError
 from dasr.files.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from dasr.degradations.pipeline import Step
 
 SCALES = (4, 2, 1)
 DEFAULT_PRESET = "phone-camera"
@@ -53,6 +52,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.data.folders import (
+        check_images,
+        clashing_outputs,
+        list_images,
+        output_stems,
+    )
+    from dasr.degradations.pipeline import config_steps, preset_steps
+    from dasr.engine.progress import progress
+
     if args.scale not in SCALES:
         raise DasrError(f"--scale must be one of {', '.join(map(str, SCALES))}, got {args.scale}")
     if args.preset is not None and args.config is not None:
@@ -129,6 +137,9 @@ def _previous_images(record_path: Path, settings: dict[str, Any], overwrite: boo
 def _degrade_file(
     path: Path, index: int, targets: list[Path], steps: tuple[Step, ...], scale: int, seed: int
 ) -> dict[str, Any]:
+    from dasr.data.image_io import read_image, to_rgb, write_image
+    from dasr.degradations.pipeline import degrade
+
     image = read_image(path)
     height, width = image.pixels.shape[:2]
     if min(height, width) < scale:

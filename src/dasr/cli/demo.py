@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from dasr.cli.options import add_config_options, config_from_args
-from dasr.demo.run import run_demo, run_demo_seeds
 
 DEMO_PRESET = "cpu-small"
 """Both trainings, the data set and the scoring: about 7 minutes on 2 idle CPU cores."""
@@ -37,6 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.demo.run import run_demo
+
     if args.seeds:
         return _run_seeds(args)
     result = run_demo(args.out, config_from_args(args), preset=args.preset)
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_seeds(args: argparse.Namespace) -> int:
+    from dasr.demo.run import run_demo_seeds
+
     result = run_demo_seeds(args.out, config_from_args(args), args.seeds, preset=args.preset)
     for seed, run in zip(args.seeds, result.runs):
         print(f"seed {seed}: {run.table}")

@@ -9,21 +9,14 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from dasr.data.folders import list_images
-from dasr.engine.device import select_device
 from dasr.errors import DasrError
-from dasr.evaluation import (
-    Pair,
-    evaluate_pairs,
-    format_table,
-    match_pairs,
-    super_resolve_folder,
-    write_report,
-)
-from dasr.inference.api import load_model
+
+if TYPE_CHECKING:
+    import torch
+
+    from dasr.evaluation import Pair
 
 
 def _positive_int(text: str) -> int:
@@ -91,6 +84,10 @@ def _model_pairs(
     args: argparse.Namespace, hr_paths: list[Path], device: torch.device, scratch: Path
 ) -> tuple[int, list[Pair]]:
     """``--model`` mode: the LR images upscaled into OUT/sr (or ``scratch``), paired with HR."""
+    from dasr.data.folders import list_images
+    from dasr.evaluation import match_pairs, super_resolve_folder
+    from dasr.inference.api import load_model
+
     upscaler = load_model(args.model, device=device, precision=args.precision)
     if args.scale not in (None, upscaler.scale):
         raise DasrError(f"--scale {args.scale} does not match the x{upscaler.scale} model '{args.model}'")
@@ -105,6 +102,10 @@ def _model_pairs(
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.data.folders import list_images
+    from dasr.engine.device import select_device
+    from dasr.evaluation import evaluate_pairs, format_table, match_pairs, write_report
+
     _check_sources(args)
     device = select_device(args.device, "--device")
     hr_paths = list_images(args.hr, "--hr")

@@ -15,8 +15,6 @@ from dasr.cli.options import (
     read_unpaired_folders,
     read_validation_pairs,
 )
-from dasr.engine.distributed import is_main_process, process_group
-from dasr.pipeline.fit import FitData, fit
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.engine.distributed import is_main_process, process_group
+    from dasr.pipeline.fit import FitData, fit
+
     config = config_from_args(args)
     hr_paths, lr_paths = read_unpaired_folders(args)
     data = FitData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))

@@ -6,12 +6,8 @@ import argparse
 from pathlib import Path
 
 from dasr.cli.options import add_skip_bad_option
-from dasr.data.folders import check_images, list_images
-from dasr.engine.device import select_device
 from dasr.errors import DasrError
-from dasr.ops.frequency import FILTER_KINDS
-from dasr.stage1_5_maps.generate import generate_pairs, too_small_for
-from dasr.stage1_dsn.networks import load_dsn
+from dasr.ops.filter_kinds import FILTER_KINDS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.data.folders import check_images, list_images
+    from dasr.engine.device import select_device
+    from dasr.stage1_5_maps.generate import generate_pairs
+    from dasr.stage1_dsn.networks import load_dsn
+
     bundle = load_dsn(args.dsn, scale=args.scale, filter_kind=args.filter)
     hr_paths = check_images(list_images(args.hr, "--hr"), "--hr", args.skip_bad)
     if not args.skip_bad:
@@ -93,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
 def _refuse_too_small(paths: list[Path], scale: int) -> None:
     """Stop before any work on an HR image that gives no LR pixel (``generate_pairs`` would leave
     it out with a warning, which ``--skip-bad`` asks for)."""
+    from dasr.stage1_5_maps.generate import too_small_for
+
     for path, (width, height) in too_small_for(paths, scale).items():
         raise DasrError(
             f"--hr: '{path}' ({width}x{height}) is smaller than the scale {scale} (use --skip-bad to leave such files out)"

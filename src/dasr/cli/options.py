@@ -1,4 +1,7 @@
-"""Options shared by several commands, declared once so their names and help never drift apart."""
+"""Options shared by several commands, declared once so their names and help never drift apart.
+
+Light at import (no torch, no image libraries): every command's parser is built from these
+for ``dasr --help``; what reads images is imported where it is called."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from pathlib import Path
 
 from dasr.config.loader import list_presets, load_config
 from dasr.config.schema import Config
-from dasr.data.folders import check_images, list_images
 from dasr.data.pairs import pair_by_stem
 from dasr.errors import DasrError
 
@@ -89,9 +91,7 @@ def resume_checkpoint(args: argparse.Namespace) -> Path | None:
     folder without one is an error: the user asked to continue, not to start), or ``None``."""
     if args.resume is not _RESUME_LATEST:
         return args.resume
-    from dasr.engine.run_dir import (
-        RunDir,  # here, not at the top: ``--help`` stays free of torch
-    )
+    from dasr.engine.run_dir import RunDir
 
     latest = RunDir(args.out, create=False).latest_checkpoint()
     if latest is None:
@@ -106,6 +106,8 @@ def add_validation_options(parser: argparse.ArgumentParser) -> None:
 
 def read_images(folder: Path, option: str, skip_bad: bool) -> list[Path]:
     """The readable images of a folder option (see ``dasr.data.folders``)."""
+    from dasr.data.folders import check_images, list_images
+
     return check_images(list_images(folder, option), option, skip_bad)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dasr.report import Method, build_report
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -29,13 +27,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _method(value: str) -> Method:
+def _method(value: str) -> tuple[str, Path]:
+    """``LABEL=FILE`` as ``(label, file)``; a :class:`~dasr.report.Method` once the command runs."""
     label, separator, path = value.partition("=")
     if not separator or not label or not path:
         raise argparse.ArgumentTypeError(f"expected LABEL=FILE, e.g. DASR=runs/dasr/eval/metrics.json, got {value!r}")
-    return Method(label, Path(path))
+    return label, Path(path)
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"report: {build_report(args.run, args.out, args.metrics, args.compare)}")
+    from dasr.report import Method, build_report
+
+    methods = [Method(label, path) for label, path in args.compare]
+    print(f"report: {build_report(args.run, args.out, args.metrics, methods)}")
     return 0

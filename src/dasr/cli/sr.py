@@ -14,17 +14,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dasr.data.folders import (
-    clashing_outputs,
-    list_images,
-    output_stems,
-    unreadable_images,
-)
-from dasr.data.image_io import read_image, write_image
-from dasr.engine.progress import progress
 from dasr.errors import DasrError
-from dasr.inference.api import Upscaler, load_model
+
+if TYPE_CHECKING:
+    from dasr.inference.api import Upscaler
 
 EXTENSIONS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tif": ".tif", "same": None}
 """``--ext`` choices; ``same`` keeps each input's extension."""
@@ -86,6 +81,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.data.folders import list_images, unreadable_images
+    from dasr.inference.api import load_model
+
     if args.tile is not None and args.tile < 1:
         raise DasrError(f"--tile must be a positive number of pixels, got {args.tile}")
     if args.output.exists() and not args.output.is_dir():
@@ -125,6 +123,8 @@ def plan_outputs(
     lost to a clash. What still collides, or would replace its input, fails alone: a clash
     concerns two files, not the run.
     """
+    from dasr.data.folders import clashing_outputs, output_stems
+
     stems = output_stems(inputs)
     outputs = {source: out_dir / f"{stems[source]}{suffix}{ext or source.suffix.lower()}" for source in inputs}
     clashes = clashing_outputs(outputs)
@@ -143,6 +143,9 @@ def plan_outputs(
 def upscale_files(upscaler: Upscaler, jobs: list[tuple[Path, Path]], *, overwrite: bool, tile: int | None) -> Summary:
     """Upscale each input to its output, keeping bit depth, grey and alpha; a file that fails is
     recorded and the others go on."""
+    from dasr.data.image_io import read_image, write_image
+    from dasr.engine.progress import progress
+
     summary = Summary()
     with progress(total=len(jobs), desc="sr", enabled=len(jobs) > 1) as bar:
         for source, target in jobs:

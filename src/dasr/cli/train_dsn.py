@@ -17,9 +17,7 @@ from dasr.cli.options import (
     read_validation_pairs,
     resume_checkpoint,
 )
-from dasr.engine.distributed import is_main_process, process_group
 from dasr.errors import DasrError
-from dasr.stage1_dsn.trainer import DSNData, train_dsn
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.engine.distributed import is_main_process, process_group
+    from dasr.stage1_dsn.trainer import DSNData, train_dsn
+
     config = config_from_args(args)
     hr_paths, lr_paths = read_unpaired_folders(args)
     if args.val_unpaired:

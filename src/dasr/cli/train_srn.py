@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dasr.cli.options import (
     add_config_options,
@@ -18,10 +19,10 @@ from dasr.cli.options import (
     resume_checkpoint,
 )
 from dasr.config.schema import SRNConfig
-from dasr.engine.distributed import is_main_process, process_group
-from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
-from dasr.stage2_srn.trainer import SRNData, check_unsupervised_inputs, train_srn
+
+if TYPE_CHECKING:
+    from dasr.stage2_srn.trainer import SRNData
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def read_data(args: argparse.Namespace, srn: SRNConfig) -> SRNData:
     """The image lists of the chosen mode, after checking the options fit together."""
+    from dasr.stage2_srn.trainer import SRNData, check_unsupervised_inputs
+
     unsupervised = {"--pairs": args.pairs, "--lr": args.lr, "--hr": args.hr}
     if args.paired_lr is not None or args.paired_hr is not None:
         mixed = [option for option, value in unsupervised.items() if value is not None]
@@ -87,6 +90,10 @@ def read_data(args: argparse.Namespace, srn: SRNConfig) -> SRNData:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dasr.engine.distributed import is_main_process, process_group
+    from dasr.engine.run_dir import RunDir
+    from dasr.stage2_srn.trainer import train_srn
+
     config = config_from_args(args)
     data = read_data(args, config.srn)
     with process_group(config.device):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,9 +19,7 @@ import yaml
 
 from dasr.config.schema import Config
 from dasr.errors import DasrError
-from dasr.files.atomic import atomic_write
-
-PathLike = Union[str, "os.PathLike[str]"]
+from dasr.files.atomic import PathLike, atomic_write
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 

@@ -107,6 +107,10 @@ class DSNConfig:
     content_weight: float = 0.01
     perceptual_weight: float = 1.0
     adversarial_weight: float = 0.0005
+    grad_clip: float | None = None
+    """Clip the generator's gradient norm to this value; ``None`` = no clipping (as stage 2)."""
+    max_bad_steps: int = 10
+    """Consecutive NaN/Inf steps that are skipped before the run stops with an error."""
     val_degradation: str | None = None
     """The real LR's true degradation, when known (a ``dasr degrade`` preset name or config
     file): validation and ``dasr ablate --table 1`` then add it, applied to the validation HR,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import ExifTags
+from PIL import ExifTags, ImageOps
 from PIL import Image as PILImage
 
 from dasr.errors import DasrError
@@ -85,7 +85,9 @@ def decode_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Decode to the integer samples stored in the file: ``(H, W, C)`` and alpha ``(H, W)``.
 
     Both are uint8 or uint16. Training keeps these (a quarter of float32's memory) and converts
-    only the crops it uses. The EXIF orientation is applied, as every viewer does.
+    only the crops it uses. The EXIF orientation is applied, as every viewer does: by Pillow
+    (``ImageOps.exif_transpose``) for what Pillow decodes, by :func:`flip_transpose` for the
+    16-bit PNGs that OpenCV decodes (OpenCV turns TIFFs itself).
     """
     path = Path(path)
     with _reading(path):
@@ -93,15 +95,16 @@ def decode_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         if not data:
             raise _cannot_read(path, "file is empty")
         with PILImage.open(io.BytesIO(data)) as image:
-            orientation = _orientation(image)
+            orientation = _orientation(image)  # before decoding: see _orientation
             if _pillow_loses_depth(image, data):
                 samples = _decode_with_opencv(path, data, grey=_is_grey_alpha_png(image, data))
+                if image.format != "TIFF":
+                    samples = _orient(samples, orientation)
             else:
                 if getattr(image, "n_frames", 1) > 1:
                     warnings.warn(f"'{path}' is animated ({image.n_frames} frames): using its first frame", stacklevel=2)
-                image.load()
+                ImageOps.exif_transpose(image, in_place=True)
                 samples = _pillow_samples(path, image)
-    samples = _orient(samples, orientation)
     if samples.shape[2] in (2, 4):
         return samples[..., :-1], samples[..., -1]
     return samples, None
@@ -111,7 +114,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """``(height, width)`` as displayed (EXIF orientation applied), read from the header only."""
     path = Path(path)
     with _reading(path), PILImage.open(path) as image:
-        width, height = image.size
+        # Pillow reports a TIFF's size already turned (it turns TIFFs itself on decoding).
+        width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size
         transposed = _ORIENTATIONS.get(_orientation(image), _UPRIGHT)[0]
         return (width, height) if transposed else (height, width)
 
@@ -215,7 +219,9 @@ def _orient(samples: np.ndarray, orientation: int) -> np.ndarray:
 def _orientation(image: PILImage.Image) -> int:
     # The base-class getexif reads the EXIF found in the header. PngImageFile.getexif would
     # decode all pixels first to look for an eXIf chunk after them, which needlessly makes
-    # image_size as slow as a full decode; well-formed PNGs put eXIf before the pixels.
+    # image_size as slow as a full decode; well-formed PNGs put eXIf before the pixels. Read
+    # before decoding, the header's EXIF is also the one exif_transpose finds (Pillow keeps it),
+    # so that decode_image and image_size agree on a PNG with an eXIf chunk after its pixels.
     return PILImage.Image.getexif(image).get(ExifTags.Base.Orientation, 1)
 
 

@@ -10,7 +10,6 @@ bicubic pairs of ``srn.pairs=bicubic`` need no list, the trainer downscales HR c
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -22,8 +21,8 @@ import torch
 from torch.utils.data import Dataset
 
 from dasr.data.image_io import image_size, image_to_tensor
-from dasr.data.pairs import by_stem, pair_by_stem
-from dasr.data.pairs_folder import MANIFEST_FORMAT, MANIFEST_NAME, PairPaths
+from dasr.data.pairs import by_stem, no_partner, pair_by_stem
+from dasr.data.pairs_folder import MANIFEST_NAME, PairPaths, read_manifest
 from dasr.data.unpaired import (
     ArrayCache,
     Draws,
@@ -163,13 +162,9 @@ def generated_pairs(
     manifest = pairs_dir / MANIFEST_NAME
     entries = _manifest_entries(manifest, scale, pairs_option)
     hr_by_stem = by_stem(hr_paths, hr_option)
-    missing = [stem for stem in entries if stem not in hr_by_stem]
-    if missing:
-        raise DasrError(
-            f"{hr_option}: no image named '{missing[0]}.*' to pair with "
-            f"'{PairPaths.of(pairs_dir, missing[0]).lr}'"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-        )
+    error = no_partner({stem: PairPaths.of(pairs_dir, stem).lr for stem in entries}, hr_by_stem, hr_option)
+    if error:
+        raise error
     unpaired = [path for stem, path in hr_by_stem.items() if stem not in entries]
     if unpaired:
         warnings.warn(
@@ -208,9 +203,7 @@ def real_pairs(
     hr_option: str = "--paired-hr",
 ) -> list[Pair]:
     """Supervised training: real (LR, HR) pairs matched by file name, every pixel weighing 1."""
-    matched = pair_by_stem(
-        list(lr_paths), list(hr_paths), first_option=lr_option, second_option=hr_option
-    )
+    matched = pair_by_stem(lr_paths, hr_paths, first_option=lr_option, second_option=hr_option)
     return [(lr, hr, None) for lr, hr in matched]
 
 
@@ -221,16 +214,8 @@ def _manifest_entries(manifest: Path, scale: int, option: str) -> dict[str, dict
             f"{option}: '{manifest.parent}' has no {MANIFEST_NAME}; "
             f"make the pairs with dasr generate --out {manifest.parent}"
         )
-    try:
-        parsed = _parse_manifest(manifest.read_bytes())
-    except OSError as error:
-        raise DasrError(f"{option}: cannot read '{manifest}': {error.strerror}") from error
-    if parsed is None:
-        raise DasrError(
-            f"{option}: '{manifest}' is not a manifest of this dasr version's pairs; "
-            "rerun dasr generate"
-        )
-    made_at, entries = parsed
+    parsed = read_manifest(manifest, option, remedy="rerun dasr generate")
+    made_at, entries = parsed.header["scale"], parsed.images
     if made_at != scale:
         raise DasrError(
             f"{option}: the pairs in '{manifest.parent}' were made at scale {made_at}, "
@@ -239,20 +224,6 @@ def _manifest_entries(manifest: Path, scale: int, option: str) -> dict[str, dict
     if not entries:
         raise DasrError(f"{option}: '{manifest}' lists no finished pair; run dasr generate")
     return entries
-
-
-def _parse_manifest(data: bytes) -> tuple[Any, dict[str, dict[str, Any]]] | None:
-    """``(scale, image entries by stem)`` of a current pairs manifest; None for anything else."""
-    try:
-        content = json.loads(data)
-        entries = {entry["stem"]: entry for entry in content["images"]}
-        if content["format"] == MANIFEST_FORMAT and all(
-            len(entry["hr_size"]) == 2 for entry in entries.values()
-        ):
-            return content["scale"], entries
-    except (ValueError, KeyError, TypeError):
-        pass
-    return None
 
 
 def _checked_lr_size(pair: Pair, scale: int) -> tuple[int, int]:

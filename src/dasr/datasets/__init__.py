@@ -1,6 +1,4 @@
-"""The public data sets of the paper's experiments: their folder layouts and a checker."""
-
-from dasr.datasets.check import CheckResult, check_dataset, get_layout
-from dasr.datasets.layouts import LAYOUTS, ImageSet, Layout
-
-__all__ = ["LAYOUTS", "CheckResult", "ImageSet", "Layout", "check_dataset", "get_layout"]
+"""The public data sets of the paper's experiments: their folder layouts (``layouts``, plain
+data) and a checker of a downloaded copy (``check``). Import the sub-modules directly: this
+package imports nothing, so listing the layouts (``dasr datasets --help``) loads no image code.
+"""

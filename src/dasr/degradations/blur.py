@@ -10,6 +10,9 @@ import math
 
 import cv2
 import numpy as np
+import torch
+
+from dasr.ops import gaussian
 
 _GAUSSIAN_RADIUS_SIGMAS = 3.0
 """Kernel half-width in standard deviations: beyond 3 sigma the weights are below 1.2 %."""
@@ -24,12 +27,8 @@ def gaussian_kernel(sigma_x: float, sigma_y: float, angle: float) -> np.ndarray:
     if sigma_x <= 0 or sigma_y <= 0:
         raise ValueError(f"Gaussian sigmas must be positive, got {sigma_x}, {sigma_y}")
     radius = max(1, math.ceil(_GAUSSIAN_RADIUS_SIGMAS * max(sigma_x, sigma_y)))
-    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1].astype(np.float64)
-    theta = math.radians(angle)
-    along = x * math.cos(theta) + y * math.sin(theta)
-    across = -x * math.sin(theta) + y * math.cos(theta)
-    kernel = np.exp(-0.5 * ((along / sigma_x) ** 2 + (across / sigma_y) ** 2))
-    return (kernel / kernel.sum()).astype(np.float32)
+    kernel = gaussian.gaussian_kernel(2 * radius + 1, sigma_x, sigma_y, math.radians(angle), dtype=torch.float64)
+    return kernel.numpy().astype(np.float32)
 
 
 def motion_kernel(length: float, angle: float) -> np.ndarray:

@@ -1,5 +1,8 @@
 """A degradation pipeline: an ordered list of steps with parameter ranges, drawn per image.
 
+A pipeline is given as a list of step mappings: a built-in preset's
+(:mod:`dasr.degradations.presets`) or a YAML file's.
+
 Every image gets its own generator seeded by ``(seed, image index)``, and both the drawn
 parameters and the noise come from it, so an image's LR does not depend on which other images
 are processed, in which order or in how many processes: rerunning a seed gives identical bytes.
@@ -8,10 +11,13 @@ are processed, in which order or in how many processes: rerunning a seed gives i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
+from dasr.degradations.presets import PRESETS
 from dasr.degradations.ranges import check_range, draw
 from dasr.degradations.resize import crop_to_multiple
 from dasr.degradations.steps import STEP_TYPES
@@ -54,6 +60,27 @@ def _parse_step(entry: Any, where: str) -> Step:
         raise DasrError(f"{where} ({name}): unknown parameter '{unknown[0]}' (valid: {', '.join(params)})")
     ranges = {key: check_range(param, entry.get(key, param.default), f"{where} ({name}): {key}") for key, param in params.items()}
     return Step(type=name, ranges=ranges)
+
+
+def preset_steps(name: str) -> tuple[Step, ...]:
+    """The steps of a built-in preset; an unknown name lists the valid ones."""
+    if name not in PRESETS:
+        raise DasrError(f"--preset: unknown preset '{name}' (valid: {', '.join(PRESETS)})")
+    return parse_steps(PRESETS[name], f"preset '{name}'")
+
+
+def config_steps(path: Path) -> tuple[Step, ...]:
+    """The steps of a YAML file holding ``steps: [{type: ..., ...}, ...]``."""
+    source = f"--config '{path}'"
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DasrError(f"{source}: cannot read: {error.strerror or error}") from error
+    except yaml.YAMLError as error:
+        raise DasrError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from error
+    if not isinstance(content, dict) or set(content) != {"steps"}:
+        raise DasrError(f"{source}: expected a mapping with one key, 'steps'")
+    return parse_steps(content["steps"], source)
 
 
 def image_generator(seed: int, index: int) -> np.random.Generator:

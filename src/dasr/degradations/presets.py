@@ -1,4 +1,7 @@
-"""Built-in degradation pipelines, named after what they imitate, and loading YAML pipelines.
+"""Built-in degradation pipelines, named after what they imitate.
+
+Data only, free of numpy and OpenCV, so that ``dasr degrade --help`` can list the names;
+:func:`dasr.degradations.pipeline.preset_steps` turns one into checked steps.
 
 Ranges are in the units of the step (blur sigmas and lengths in the pixels of the image the step
 sees: HR before ``downscale``, LR after; noise ``a``, ``b`` for pixel values in [0, 1]).
@@ -25,13 +28,7 @@ sees: HR before ``downscale``, LR after; noise ``a``, ``b`` for pixel values in 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import yaml
-
-from dasr.degradations.pipeline import Step, parse_steps
-from dasr.errors import DasrError
 
 PRESETS: dict[str, list[dict[str, Any]]] = {
     "bicubic": [{"type": "downscale", "method": "bicubic"}],
@@ -54,23 +51,3 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-
-def preset_steps(name: str) -> tuple[Step, ...]:
-    """The steps of a built-in preset; an unknown name lists the valid ones."""
-    if name not in PRESETS:
-        raise DasrError(f"--preset: unknown preset '{name}' (valid: {', '.join(PRESETS)})")
-    return parse_steps(PRESETS[name], f"preset '{name}'")
-
-
-def config_steps(path: Path) -> tuple[Step, ...]:
-    """The steps of a YAML file holding ``steps: [{type: ..., ...}, ...]``."""
-    source = f"--config '{path}'"
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise DasrError(f"{source}: cannot read: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise DasrError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from error
-    if not isinstance(content, dict) or set(content) != {"steps"}:
-        raise DasrError(f"{source}: expected a mapping with one key, 'steps'")
-    return parse_steps(content["steps"], source)

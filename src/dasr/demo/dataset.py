@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from dasr.data.image_io import write_image
-from dasr.degradations import degrade, preset_steps
+from dasr.degradations.pipeline import degrade, preset_steps
 from dasr.errors import DasrError
 from dasr.files.atomic import atomic_write
 

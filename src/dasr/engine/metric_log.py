@@ -8,17 +8,14 @@ log silently keeps only the JSON file.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Union
+from typing import Any
 
 from dasr.errors import DasrError
-from dasr.files.atomic import atomic_write
-
-PathLike = Union[str, "os.PathLike[str]"]
+from dasr.files.atomic import PathLike, atomic_write
 
 
 class MetricLog:

@@ -62,11 +62,3 @@ def resolve_precision(mode: str, device: torch.device) -> Precision:
         raise DasrError("train.amp=bf16 but this GPU does not compute bfloat16; use train.amp=fp16 or auto")
     dtype = torch.bfloat16 if mode == "bf16" or (mode == "auto" and native_bf16) else torch.float16
     return Precision(device.type, dtype, scale_losses=dtype == torch.float16)
-
-
-def scaled_step(loss: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
-    """Back-propagate ``loss`` and step ``optimizer`` through ``scaler`` (plainly when disabled)."""
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()

@@ -16,14 +16,13 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from dasr.config.loader import read_config, save_config
 from dasr.config.schema import Config
 from dasr.errors import DasrError
+from dasr.files.atomic import PathLike
 from dasr.files.checkpoint import save_checkpoint
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 _NUMBERED = re.compile(r"iter_(\d+)\.pth")
 

@@ -28,7 +28,8 @@ from typing import Any
 from safetensors import safe_open
 from safetensors.torch import save
 
-from dasr.archs.rrdbnet import RRDBNet
+from dasr.archs.registry import build_arch
+from dasr.archs.rrdbnet import RRDB_ARCH, RRDBNet
 from dasr.archs.state_dict import fit_state_dict
 from dasr.errors import DasrError
 from dasr.files.atomic import atomic_write
@@ -46,7 +47,7 @@ def save_model(
     metadata = {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
-        "arch": "rrdbnet",
+        "arch": RRDB_ARCH,
         "scale": str(generator.scale),
         "hyperparameters": json.dumps(generator.hyperparameters()),
         "weights": weights,
@@ -95,11 +96,11 @@ def load_model_file(path: Path, option: str = "--model") -> tuple[RRDBNet, dict[
     """The network of a model file (or run folder), in eval mode, and its metadata."""
     path = resolve_model_path(path, option)
     metadata = read_model_metadata(path)
-    hyperparameters = metadata["hyperparameters"]
+    hyperparameters, arch = metadata["hyperparameters"], metadata.get("arch", RRDB_ARCH)
     try:
-        generator = RRDBNet(**hyperparameters)
+        generator = build_arch(arch, **hyperparameters)
     except (TypeError, ValueError, DasrError) as error:
-        raise DasrError(f"model file '{path}' describes no valid RRDBNet ({hyperparameters}): {error}") from None
+        raise DasrError(f"model file '{path}' describes no valid {arch} ({hyperparameters}): {error}") from None
     state, _ = load_safetensors(path, "model file")
     fit_state_dict(generator, state, f"model file '{path}'")
     return generator.eval(), metadata

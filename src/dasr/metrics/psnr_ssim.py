@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dasr.ops.gaussian import gaussian_kernel
+
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
@@ -65,12 +67,6 @@ def psnr(
     return 10.0 * torch.log10(1.0 / mse)  # 1 / 0 = inf for identical images
 
 
-def _gaussian_kernel(dtype: torch.dtype, device: torch.device) -> Tensor:
-    coords = torch.arange(SSIM_WINDOW, dtype=dtype, device=device) - SSIM_WINDOW // 2
-    kernel = torch.exp(-(coords**2) / (2 * SSIM_SIGMA**2))
-    return kernel / kernel.sum()
-
-
 def ssim(
     a: Tensor, b: Tensor, *, crop_border: int = 0, y_channel: bool = False, data_range: float = 1.0
 ) -> Tensor:
@@ -91,7 +87,7 @@ def ssim(
     # The Gaussian window is separable: filter rows, then columns, each statistic per channel.
     stacked = torch.cat([a, b, a * a, b * b, a * b], dim=1)
     groups = stacked.shape[1]
-    kernel = _gaussian_kernel(stacked.dtype, stacked.device)
+    kernel = gaussian_kernel(SSIM_WINDOW, SSIM_SIGMA, dtype=stacked.dtype, device=stacked.device)
     stacked = F.conv2d(stacked, kernel.view(1, 1, -1, 1).expand(groups, 1, -1, 1), groups=groups)
     stacked = F.conv2d(stacked, kernel.view(1, 1, 1, -1).expand(groups, 1, 1, -1), groups=groups)
     mu_a, mu_b, mean_aa, mean_bb, mean_ab = stacked.split(channels, dim=1)

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from dasr.errors import DasrError
+from dasr.ops.tiling import round_up
 
 DEFAULT_OVERLAP = 16
 """Pixels shared by neighbouring tiles (4 without weight, 8 of ramp, 4 at full weight), counted
@@ -112,7 +113,7 @@ def upscale_tiled(
         overlap = DEFAULT_OVERLAP * alignment
     elif overlap < 0:
         raise DasrError(f"tile overlap must be 0 or more pixels, got {overlap}")
-    overlap = _round_up(overlap, alignment)
+    overlap = round_up(overlap, alignment)
     floor = max(2 * overlap, alignment)
     border_pad = overlap if border == "reflect" else 0
     padded = _reflect_pad(lr, border_pad, alignment)
@@ -121,7 +122,7 @@ def upscale_tiled(
         tile = auto_tile(network, device, dtype)
     elif tile < floor:
         raise DasrError(f"tile size {tile} is too small: tiles must be at least twice the overlap ({floor} pixels)")
-    tile = max(floor, min(_round_up(tile, alignment), largest, _max_tile(network)))
+    tile = max(floor, min(round_up(tile, alignment), largest, _max_tile(network)))
     while True:
         try:
             return _upscale(network, padded, lr.shape[-2:], scale=scale, tile=tile, overlap=overlap,
@@ -135,7 +136,7 @@ def upscale_tiled(
                 f"out of memory on {device} even with tiles of {tile} pixels; "
                 "free memory or use another device (--device)"
             )
-        smaller = max(floor, _round_up(tile // 2, alignment))
+        smaller = max(floor, round_up(tile // 2, alignment))
         warnings.warn(f"out of memory on {device} with tiles of {tile} pixels; retrying with {smaller}", stacklevel=2)
         tile = smaller
 
@@ -229,7 +230,7 @@ def tile_spans(length: int, tile: int, overlap: int, alignment: int) -> list[tup
     if length <= tile:
         return [(0, length)]
     count = -(-(length - overlap) // (tile - overlap))
-    tile = _round_up(-(-(length + (count - 1) * overlap) // count), alignment)
+    tile = round_up(-(-(length + (count - 1) * overlap) // count), alignment)
     cells = (length - tile) // alignment
     starts = [k * cells // (count - 1) * alignment for k in range(count)]
     return [(start, start + tile) for start in starts]
@@ -287,7 +288,3 @@ def _reflect_indices(length: int, before: int, after: int) -> Tensor:
     period = 2 * (length - 1)
     positions = positions % period
     return torch.where(positions < length, positions, period - positions)
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple

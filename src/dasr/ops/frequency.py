@@ -26,10 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dasr.errors import DasrError
+from dasr.ops.filter_kinds import FILTER_KINDS
+from dasr.ops.gaussian import gaussian_kernel
 from dasr.ops.receptive_field import IDENTITY, Geometry
 from dasr.ops.wavelet import HAAR_GEOMETRY, haar_dwt
-
-FILTER_KINDS = ("wavelet", "gaussian", "avgpool", "rgb")
 
 BLUR_SIZE = 5
 GAUSSIAN_SIGMA = BLUR_SIZE / 6
@@ -66,9 +66,7 @@ def _blur(x: Tensor, kind: str) -> Tensor:
     x = F.pad(x, (BLUR_SIZE // 2,) * 4, mode="reflect")
     if kind == "avgpool":
         return F.avg_pool2d(x, BLUR_SIZE, stride=1)
-    taps = torch.arange(BLUR_SIZE, dtype=x.dtype, device=x.device) - BLUR_SIZE // 2
-    kernel = torch.exp(-(taps**2) / (2 * GAUSSIAN_SIGMA**2))
-    kernel = kernel / kernel.sum()
+    kernel = gaussian_kernel(BLUR_SIZE, GAUSSIAN_SIGMA, dtype=x.dtype, device=x.device)
     channels = x.shape[1]
     weight = torch.outer(kernel, kernel).expand(channels, 1, BLUR_SIZE, BLUR_SIZE)
     return F.conv2d(x, weight, groups=channels)

@@ -39,7 +39,9 @@ class _Span:
         return slice(int((self.start - self.crop_start) * scale), stop)
 
 
-def _round_up(value: int, multiple: int) -> int:
+def round_up(value: int, multiple: int) -> int:
+    """The smallest multiple of ``multiple`` that is at least ``value``: tiles and their
+    context stay aligned to a network's stride."""
     return -(-value // multiple) * multiple
 
 
@@ -81,8 +83,8 @@ def apply_tiled(
         )
     if (alignment * scale).denominator != 1:
         raise ValueError(f"alignment {alignment} times scale_out {scale} is not a whole number of output pixels")
-    tile = _round_up(tile, alignment)
-    context = _round_up(context, alignment)
+    tile = round_up(tile, alignment)
+    context = round_up(context, alignment)
     rows = _spans(x.shape[-2], tile, context)
     cols = _spans(x.shape[-1], tile, context)
     # The bottom-right tile goes first: its output fixes the total output size, so the result can

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from dasr.config.loader import config_to_dict, diff_configs, list_presets, load_config
 from dasr.config.schema import Config
-from dasr.data.pairs_folder import PairPaths
+from dasr.data.pairs_folder import MANIFEST_NAME, PairPaths, read_manifest
 from dasr.report.curves import stage_charts
 from dasr.report.images import fit_within, img_tag, load_rgb
 from dasr.report.metrics import MetricsTable, Scores
-from dasr.report.source import RunSource, Stage, read_pairs_manifest
+from dasr.report.source import RunSource, Stage
 
 MAX_HEATMAPS = 8
 HEATMAP_CAP = 512
@@ -106,7 +106,8 @@ def _flat(config: Config) -> dict[str, object]:
 def heatmaps_body(pairs_dir: Path) -> str:
     """Maps of up to ``MAX_HEATMAPS`` images spread over the range of their means (the least and
     the most real-looking included), each next to its generated LR image."""
-    images = sorted(read_pairs_manifest(pairs_dir).get("images", []), key=lambda entry: entry["map_mean"])
+    manifest = read_manifest(pairs_dir / MANIFEST_NAME, "RUN", remedy="rerun dasr fit")
+    images = sorted(manifest.images.values(), key=lambda entry: entry["map_mean"])
     if not images:
         return note("The pairs folder lists no finished image yet.")
     shown = [images[round(i * (len(images) - 1) / (MAX_HEATMAPS - 1))] for i in range(MAX_HEATMAPS)] \

@@ -7,7 +7,6 @@ copy of a run folder on a machine without its data.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -102,12 +101,3 @@ def _single_run_stage(run: RunDir) -> StageName:
     if kind not in _FORMATS:
         raise DasrError(f"checkpoint '{checkpoint}' is not a dasr train-dsn or train-srn checkpoint")
     return _FORMATS[kind]
-
-
-def read_pairs_manifest(pairs_dir: Path) -> dict[str, Any]:
-    """``manifest.json`` of a ``dasr generate`` folder (its list of finished images is authoritative)."""
-    path = pairs_dir / MANIFEST_NAME
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise DasrError(f"pairs manifest '{path}' cannot be read: {error}") from None

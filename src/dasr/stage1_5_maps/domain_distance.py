@@ -13,6 +13,7 @@ from fractions import Fraction
 import torch
 from torch import nn
 
+from dasr.archs.modes import eval_mode
 from dasr.ops.backproject import backproject_scores
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.receptive_field import Geometry
@@ -40,9 +41,7 @@ def domain_distance_map(
     running statistics, not the tile's), so it is evaluated in eval mode whatever its mode.
     """
     geometry = map_geometry(freq_filter, discriminator)
-    was_training = discriminator.training
-    discriminator.eval()
-    try:
+    with eval_mode(discriminator):
         logits = apply_tiled(
             lambda crop: discriminator(freq_filter(crop)),
             lr,
@@ -51,6 +50,4 @@ def domain_distance_map(
             alignment=geometry.stride,
             scale_out=Fraction(1, geometry.stride),
         )
-    finally:
-        discriminator.train(was_training)
     return backproject_scores(torch.sigmoid(logits), geometry, (lr.shape[-2], lr.shape[-1])).clamp_(0.0, 1.0)

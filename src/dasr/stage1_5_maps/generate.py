@@ -34,10 +34,17 @@ from dasr.data.image_io import (
     to_rgb,
     write_image,
 )
-from dasr.data.pairs_folder import MANIFEST_FORMAT, MANIFEST_NAME, PairPaths
+from dasr.data.pairs import by_stem
+from dasr.data.pairs_folder import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    PairPaths,
+    read_manifest,
+)
 from dasr.engine.progress import progress as progress_bar
 from dasr.errors import DasrError
 from dasr.files.atomic import atomic_write
+from dasr.metrics.protocol import quantize_8bit
 from dasr.ops.frequency import FrequencyFilter
 from dasr.stage1_5_maps.domain_distance import domain_distance_map, map_geometry
 from dasr.stage1_5_maps.heatmap import CAPTION, heatmap_image
@@ -119,36 +126,22 @@ def _large_enough(hr_paths: list[Path], scale: int) -> list[Path]:
     return [path for path in hr_paths if path not in small]
 
 
-def _check_unique_stems(hr_paths: Sequence[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for path in hr_paths:
-        if path.stem in seen:
-            raise DasrError(
-                f"HR images '{seen[path.stem]}' and '{path}' would both be written as lr/{path.stem}.png; rename one"
-            )
-        seen[path.stem] = path
+_SAME_OUTPUT = "HR images '{first}' and '{second}' would both be written as lr/{key}.png; rename one"
+"""Outputs are named by the HR image's stem, so two HR images with one stem would collide."""
 
 
 def _load_entries(manifest: Path, header: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Entries of a previous run into the same folder, which must have used the same DSN."""
     if not manifest.exists():
         return {}
-    try:
-        previous = json.loads(manifest.read_text(encoding="utf-8"))
-        same = (previous["format"], previous["scale"], previous["dsn"]["fingerprint"]) == (
-            MANIFEST_FORMAT,
-            header["scale"],
-            header["dsn"]["fingerprint"],
-        )
-        entries = {entry["stem"]: entry for entry in previous["images"]}
-    except (ValueError, KeyError, TypeError) as error:
-        raise DasrError(f"--out: '{manifest}' is not a dasr pairs manifest; use another --out folder") from error
-    if not same:
+    previous = read_manifest(manifest, "--out", remedy="use another --out folder")
+    made = previous.header
+    if (made["scale"], made["dsn"]["fingerprint"]) != (header["scale"], header["dsn"]["fingerprint"]):
         raise DasrError(
             f"--out: '{manifest.parent}' holds pairs made with another DSN or scale "
-            f"(source {previous['dsn'].get('source')}, scale {previous['scale']}); use another --out folder"
+            f"(source {made['dsn'].get('source')}, scale {made['scale']}); use another --out folder"
         )
-    return entries
+    return previous.images
 
 
 def _write_manifest(manifest: Path, header: dict[str, Any], entries: dict[str, dict[str, Any]]) -> None:
@@ -168,7 +161,7 @@ def _generate_one(
         raise DasrError(f"HR image '{path}' ({width}x{height}) is smaller than the scale {scale}")
     hr = image_to_tensor(pixels[: lr_height * scale, : lr_width * scale])[None].to(device)
     lr = downscale_with_dsn(nets.generator, hr, scale=scale, tile=tile, seed=noise_seed(path.stem))
-    saved_lr = torch.round(lr.clamp(0.0, 1.0) * 255.0) / 255.0  # exactly what the 8-bit PNG holds
+    saved_lr = quantize_8bit(lr)  # exactly what the 8-bit PNG holds
     lr_tile = -(-tile // scale)
     weights = domain_distance_map(saved_lr, nets.freq_filter, nets.discriminator, tile=lr_tile)[0, 0].cpu().numpy()
 
@@ -212,7 +205,7 @@ def generate_pairs(
     if tile < 1:
         raise DasrError(f"--tile must be a positive number of HR pixels, got {tile}")
     hr_paths = _large_enough([Path(path) for path in hr_paths], scale)
-    _check_unique_stems(hr_paths)
+    by_stem(hr_paths, "--hr", clash=_SAME_OUTPUT)
     out_dir = Path(out_dir)
     device = torch.device(device)
     calibrated_from = 0

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from dasr.data.image_io import image_to_tensor, read_image, to_rgb
 from dasr.errors import DasrError
+from dasr.metrics.protocol import quantize_8bit
 from dasr.stage1_dsn.networks import DSNBundle
 
 CALIBRATION_IMAGES = 64
@@ -67,7 +68,7 @@ def calibrate_instance_norm(bundle: DSNBundle, hr_paths: Sequence[Path], *, devi
             hr = _centre_crop(path, bundle.config.dsn.patch_size, bundle.config.scale)
             if hr is None:
                 continue
-            lr = torch.round(generator(hr.to(device)).clamp(0.0, 1.0) * 255.0) / 255.0
+            lr = quantize_8bit(generator(hr.to(device)))
             discriminator(freq_filter(lr))
             used += 1
     finally:

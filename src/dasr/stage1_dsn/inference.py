@@ -8,6 +8,7 @@ from fractions import Fraction
 import torch
 from torch import nn
 
+from dasr.archs.modes import eval_mode
 from dasr.ops.tiling import apply_tiled
 
 
@@ -29,10 +30,8 @@ def downscale_with_dsn(
     whole LR batch from a generator seeded by ``seed``, so the result is deterministic and does
     not depend on the tile size either.
     """
-    was_training = generator.training
-    generator.eval()
     noise_free = getattr(generator, "noise_free", None)
-    try:
+    with eval_mode(generator):
         lr = apply_tiled(
             generator if noise_free is None else noise_free,
             hr,
@@ -44,5 +43,3 @@ def downscale_with_dsn(
         if noise_free is None:
             return lr
         return generator.corrupt(lr, torch.Generator(device=lr.device).manual_seed(seed))
-    finally:
-        generator.train(was_training)

@@ -5,6 +5,10 @@ the detached generated images. Every discriminator activation the generator back
 through is therefore computed with the discriminator's current weights: the released code
 reused activations from before the discriminator's optimizer step, which PyTorch >= 1.5 rejects.
 
+Both optimizer steps are guarded (:mod:`dasr.engine.guarded_step`, as in stage 2): a NaN/Inf
+loss or gradient skips the step with a warning, ``dsn.max_bad_steps`` in a row stop the run, and
+``dsn.grad_clip`` clips the generator's gradient norm.
+
 The frozen discriminator of the generator step is called unwrapped (see
 ``dasr.engine.distributed.data_parallel``): its DDP wrapper would wait for gradients of
 parameters that get none. Networks run in ``precision`` (``train.amp``); losses in float32.
@@ -19,7 +23,8 @@ from torch import nn
 
 from dasr.config.schema import DSNConfig
 from dasr.engine.distributed import unwrap
-from dasr.engine.precision import Precision, scaled_step
+from dasr.engine.guarded_step import BadSteps, guarded_step
+from dasr.engine.precision import Precision
 from dasr.losses.content import weighted_l1
 from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
 from dasr.ops.frequency import FrequencyFilter, low_frequency
@@ -46,12 +51,20 @@ class DSNTrainer:
     precision: Precision = field(default_factory=Precision)
     scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
     scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
+    bad_steps: BadSteps = field(init=False)
+    """Iterations in a row that skipped an optimizer step."""
 
-    def step(self, hr: torch.Tensor, real_lr: torch.Tensor, *, adversarial: bool) -> dict[str, torch.Tensor]:
+    def __post_init__(self) -> None:
+        self.bad_steps = BadSteps(self.settings.max_bad_steps, "dsn")
+
+    def step(
+        self, hr: torch.Tensor, real_lr: torch.Tensor, *, adversarial: bool, iteration: int | None = None
+    ) -> dict[str, torch.Tensor]:
         """One iteration on a batch of HR patches and unrelated real-LR patches.
 
         ``adversarial=False`` is the content-only pre-training: no discriminator is involved.
-        Returns the detached loss values for logging (tensors: no device sync per step).
+        ``iteration`` only labels warnings. Returns the detached loss values for logging and
+        ``skipped``: 1 when an optimizer step was skipped for NaN/Inf, else 0.
         """
         settings, precision = self.settings, self.precision
         bicubic_lr = bicubic_downscale(hr, self.scale)
@@ -75,14 +88,19 @@ class DSNTrainer:
             total = total + settings.adversarial_weight * losses["adv_g"]
         losses["total_g"] = total
 
-        scaled_step(total, self.optimizer_g, self.scaler_g)
+        problems = [guarded_step(self.optimizer_g, self.scaler_g, self.generator, total, settings.grad_clip,
+                                 "generator")]
 
         if adversarial:
             frozen.requires_grad_(True)
             real_logits = precision.forward(self.discriminator, self.freq_filter(real_lr))
             fake_logits = precision.forward(self.discriminator, self.freq_filter(generated.detach()))
             losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
-            scaled_step(losses["adv_d"], self.optimizer_d, self.scaler_d)
+            problems.append(guarded_step(self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None,
+                                         "discriminator"))
             losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
             losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
-        return {name: value.detach() for name, value in losses.items()}
+        skipped = self.bad_steps.record([problem for problem in problems if problem is not None], iteration)
+        losses = {name: value.detach() for name, value in losses.items()}
+        losses["skipped"] = torch.tensor(skipped, device=total.device)
+        return losses

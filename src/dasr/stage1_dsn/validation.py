@@ -30,10 +30,11 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from dasr.archs.modes import eval_mode
 from dasr.data.image_io import image_to_tensor, tensor_to_pixels
 from dasr.degradations.blur import blur, gaussian_kernel
-from dasr.degradations.pipeline import Step, degrade
-from dasr.degradations.presets import PRESETS, config_steps, preset_steps
+from dasr.degradations.pipeline import Step, config_steps, degrade, preset_steps
+from dasr.degradations.presets import PRESETS
 from dasr.errors import DasrError
 from dasr.metrics.distribution import (
     HighFrequencyStats,
@@ -127,10 +128,8 @@ def discriminator_score(
     ``tile``-pixel tiles, exact because each tile gets the whole receptive field as context."""
     geometry = freq_filter.geometry().then(discriminator.geometry())
     device = next(discriminator.parameters()).device
-    was_training = discriminator.training
-    discriminator.eval()
     total, count = 0.0, 0
-    try:
+    with eval_mode(discriminator):
         for image in images:
             logits = apply_tiled(
                 lambda crop: discriminator(freq_filter(crop)),
@@ -142,8 +141,6 @@ def discriminator_score(
             )
             total += float(torch.sigmoid(logits.double()).sum())
             count += logits.numel()
-    finally:
-        discriminator.train(was_training)
     return total / count
 
 

@@ -10,10 +10,8 @@ the plain network inside, so it has plain parameter names and never copies a wra
 
 from __future__ import annotations
 
-import copy
-
-import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from dasr.engine.distributed import unwrap
 
@@ -21,22 +19,20 @@ from dasr.engine.distributed import unwrap
 class ModelEMA:
     """``model``: an eval-mode copy of a network whose parameters follow
     ``ema = decay * ema + (1 - decay) * param`` after each :meth:`update`; buffers are copied
-    as they are. ``decay=0`` makes the copy equal the network after every update (EMA off)."""
+    as they are. ``decay=0`` makes the copy equal the network after every update (EMA off).
+
+    torch's ``AveragedModel`` does the averaging. It replaces the average by the network at its
+    first update; here that happens at construction, so the first training step is averaged
+    with the starting weights (BasicSR's EMA), and a resumed run, whose ``model`` is loaded
+    from ``params_ema``, goes on averaging exactly as the uninterrupted run does."""
 
     def __init__(self, source: nn.Module, decay: float) -> None:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
-        self.decay = decay
-        self.model = copy.deepcopy(unwrap(source)).eval().requires_grad_(False)
+        self._average = AveragedModel(unwrap(source), multi_avg_fn=get_ema_multi_avg_fn(decay))
+        self._average.update_parameters(unwrap(source))
+        self.model = self._average.module.eval().requires_grad_(False)
 
-    @torch.no_grad()
     def update(self, source: nn.Module) -> None:
         """Move the average towards ``source``'s current weights (the network it was copied from)."""
-        source = unwrap(source)
-        averaged = list(self.model.parameters())
-        current = [parameter.detach() for parameter in source.parameters()]
-        # lerp(a, b, w) = a + w (b - a): with w = 1 - decay this is the formula above, and with
-        # decay 0 it returns b exactly.
-        torch._foreach_lerp_(averaged, current, 1.0 - self.decay)
-        for average, buffer in zip(self.model.buffers(), source.buffers(), strict=True):
-            average.copy_(buffer)
+        self._average.update_parameters(unwrap(source))

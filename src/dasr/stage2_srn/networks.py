@@ -14,6 +14,7 @@ from pathlib import Path
 from torch import nn
 
 from dasr.archs.registry import build_arch
+from dasr.archs.rrdbnet import RRDB_ARCH
 from dasr.archs.weights import load_rrdbnet
 from dasr.config.schema import Config
 from dasr.errors import DasrError
@@ -44,7 +45,7 @@ def build_srn_networks(config: Config, *, load_init: bool = True) -> SRNBundle:
     public model, the network)."""
     srn = config.srn
     generator = build_arch(
-        "rrdbnet",
+        RRDB_ARCH,
         scale=config.scale,
         num_features=srn.num_features,
         num_blocks=srn.num_blocks,

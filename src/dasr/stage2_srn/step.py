@@ -19,11 +19,8 @@ As in stage 1, the generator step comes first with the discriminator frozen, the
 discriminator step on the detached SR images, so no gradient flows through discriminator
 activations computed before its last update.
 
-A step whose loss or gradient is NaN/Inf is skipped (the weights and the optimizer state stay
-as they were) with a warning; ``srn.max_bad_steps`` such iterations in a row stop the run. With
-fp16 loss scaling an Inf gradient is first the scaler's business: it skips the step and lowers
-its scale, which is how it finds the largest safe scale, so that is not counted. Under torchrun
-the decision is taken over all processes, so that every replica skips the same steps.
+A step whose loss or gradient is NaN/Inf is skipped with a warning, and ``srn.grad_clip`` clips
+the generator's gradient (:mod:`dasr.engine.guarded_step`, as in stage 1).
 
 Networks run in ``precision`` (``train.amp``), losses in float32. The frozen discriminator of
 the generator step is called unwrapped, as in stage 1 (``dasr.stage1_dsn.step``).
@@ -31,16 +28,15 @@ the generator step is called unwrapped, as in stage 1 (``dasr.stage1_dsn.step``)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from dasr.config.schema import SRNConfig
-from dasr.engine.distributed import all_processes, unwrap
+from dasr.engine.distributed import unwrap
+from dasr.engine.guarded_step import BadSteps, guarded_step
 from dasr.engine.precision import Precision
-from dasr.errors import DasrError
 from dasr.losses.content import weighted_l1
 from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
 from dasr.metrics.protocol import quantize_8bit
@@ -71,10 +67,11 @@ class SRNTrainer:
     precision: Precision = field(default_factory=Precision)
     scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
     scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    bad_steps: int = field(default=0, init=False)
+    bad_steps: BadSteps = field(init=False)
     """Iterations in a row that skipped an optimizer step."""
 
     def __post_init__(self) -> None:
+        self.bad_steps = BadSteps(self.settings.max_bad_steps, "srn")
         wanted = self.settings.adversarial != "none"
         if any((part is not None) != wanted for part in (self.discriminator, self.freq_filter, self.optimizer_d)):
             raise ValueError("a discriminator, its filter and its optimizer go exactly with adversarial != none")
@@ -111,9 +108,7 @@ class SRNTrainer:
         losses["total_g"] = total
 
         problems: list[str] = []
-        problem = self._optimize(
-            self.optimizer_g, self.scaler_g, self.generator, total, settings.grad_clip, "generator"
-        )
+        problem = guarded_step(self.optimizer_g, self.scaler_g, self.generator, total, settings.grad_clip, "generator")
         if problem is None:
             self.ema.update(self.generator)
         else:
@@ -124,7 +119,7 @@ class SRNTrainer:
             real_logits = precision.forward(self.discriminator, self.freq_filter(real))
             fake_logits = precision.forward(self.discriminator, self.freq_filter(fake.detach()))
             losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
-            problem = self._optimize(
+            problem = guarded_step(
                 self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None, "discriminator"
             )
             if problem is not None:
@@ -132,9 +127,9 @@ class SRNTrainer:
             losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
             losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
 
-        self._count_bad(problems, iteration)
+        skipped = self.bad_steps.record(problems, iteration)
         losses = {name: value.detach() for name, value in losses.items()}
-        losses["skipped"] = torch.tensor(float(bool(problems)), device=total.device)
+        losses["skipped"] = torch.tensor(skipped, device=total.device)
         return losses
 
     def pair_lr(self, batch: dict[str, Tensor]) -> Tensor:
@@ -150,50 +145,3 @@ class SRNTrainer:
         if self.settings.adversarial == "target":
             return self.precision.forward(self.generator, batch["real_lr"]), batch["unpaired_hr"]
         return sr_pairs, batch["pair_hr"]
-
-    @staticmethod
-    def _optimize(
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        module: nn.Module,
-        loss: Tensor,
-        clip: float | None,
-        name: str,
-    ) -> str | None:
-        """Back-propagate ``loss`` and step ``optimizer`` (gradient norm clipped to ``clip``),
-        unless the loss or the gradient is NaN/Inf on some process: then the gradients are
-        dropped and the problem is returned. One device sync decides both. With loss scaling,
-        an Inf gradient of a finite loss is left to the scaler (it skips the step)."""
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        gradients = [parameter for parameter in module.parameters() if parameter.grad is not None]
-        # An infinite limit makes clip_grad_norm_ only measure (and works on torch < 2.6).
-        norm = torch.nn.utils.clip_grad_norm_(gradients, float("inf") if clip is None else clip)
-        finite = all_processes(torch.stack([torch.isfinite(loss), torch.isfinite(norm)]))
-        loss_finite, gradient_finite = finite.tolist()
-        if loss_finite and (gradient_finite or scaler.is_enabled()):
-            scaler.step(optimizer)
-            scaler.update()
-            return None
-        optimizer.zero_grad(set_to_none=True)
-        scaler.update()  # unscale_ was called: the scaler must close this iteration either way
-        return f"the {name} {'loss' if not loss_finite else 'gradient'} is NaN/Inf"
-
-    def _count_bad(self, problems: list[str], iteration: int | None) -> None:
-        """Warn about each skipped iteration; stop after ``srn.max_bad_steps`` in a row."""
-        if not problems:
-            self.bad_steps = 0
-            return
-        self.bad_steps += 1
-        where = "" if iteration is None else f"iteration {iteration}: "
-        limit = self.settings.max_bad_steps
-        if self.bad_steps >= limit:
-            raise DasrError(
-                f"training diverged: {self.bad_steps} iterations in a row had NaN/Inf losses or gradients "
-                f"({where}{'; '.join(problems)}); check the training images, set srn.grad_clip or lower srn.lr"
-            )
-        warnings.warn(
-            f"{where}{'; '.join(problems)}: step skipped ({self.bad_steps} in a row; {limit} stop the run)",
-            stacklevel=3,
-        )

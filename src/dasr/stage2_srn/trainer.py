@@ -17,25 +17,16 @@ import torch
 from dasr.config.schema import Config, SRNConfig
 from dasr.data.paired import generated_pairs, mean_map_value, real_pairs
 from dasr.data.stage2 import Stage2Patches
-from dasr.data.unpaired import patch_batches
-from dasr.engine.acceleration import memory_format, prepare_network
-from dasr.engine.device import set_determinism
+from dasr.engine.acceleration import prepare_network
 from dasr.engine.distributed import (
     is_main_process,
-    per_process_batch,
-    rank,
-    training_device,
-    world_size,
 )
-from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.metric_log import read_metric_log
-from dasr.engine.precision import resolve_precision
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
+from dasr.engine.stage_setup import device_batches, make_trainable, open_stage
 from dasr.engine.training_loop import (
     LoopHooks,
-    Trainable,
-    open_resume_state,
     run_training,
 )
 from dasr.errors import DasrError
@@ -168,68 +159,44 @@ def train_srn(
     checkpoint. ``stop_after`` ends the run after that many iterations in total, as if it were
     killed right after a checkpoint (tests use it to check that resuming is exact)."""
     config = resolve_settings(config, supervised=data.supervised)
-    per_process_batch(config.srn.batch_size, "srn.batch_size")
-    run = RunDir(out, create=is_main_process())
-    resume_state = open_resume_state(
-        run, config, checkpoint_format=SRN_CHECKPOINT, resume_from=resume_from, resumable=RESUMABLE_CHANGES
-    )
-    start = int(resume_state["iteration"]) if resume_state else 0
-    dataset = build_dataset(config, data)
-    set_determinism(config.deterministic)
-    device = training_device(config.device)
-    precision = resolve_precision(config.train.amp, device)
-    torch.manual_seed(config.seed)
     srn = config.srn
+    setup = open_stage(config, out, checkpoint_format=SRN_CHECKPOINT, resumable=RESUMABLE_CHANGES,
+                       resume_from=resume_from, batch_size=srn.batch_size, batch_option="srn.batch_size")
+    device, run = setup.device, setup.run
+    dataset = build_dataset(config, data)
     # A resumed run takes every weight from its checkpoint: srn.init is not read again.
-    bundle = build_srn_networks(config, load_init=resume_state is None)
+    bundle = build_srn_networks(config, load_init=setup.resume_state is None)
     generator = bundle.generator.to(device).train()
     discriminator = None if bundle.discriminator is None else bundle.discriminator.to(device).train()
     ema = ModelEMA(generator, srn.ema_decay)  # a copy of the plain network, before any wrapping
-    trained_generator = prepare_network(generator, config.train)
-    trained_discriminator = None if discriminator is None else prepare_network(discriminator, config.train)
     perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
     total_iters = srn.pretrain_iters + srn.iters
-    optimizers, schedulers = build_optimization(
-        {"generator": generator, "discriminator": discriminator}, srn, total_iters=total_iters
-    )
-    modules = {"params": generator, "params_ema": ema.model, "discriminator": discriminator}
-    scalers = {name: precision.grad_scaler() for name in optimizers}
-    trainable = Trainable(
-        modules={name: module for name, module in modules.items() if module is not None},
-        optimizers=optimizers,
-        schedulers=schedulers,
-        scalers=scalers,
+    trainable = make_trainable(
+        setup,
+        {"generator": generator, "discriminator": discriminator},
+        {"params": generator, "params_ema": ema.model, "discriminator": discriminator},
+        srn,
+        total_iters=total_iters,
     )
     trainer = SRNTrainer(
-        trained_generator,
-        trained_discriminator,
+        prepare_network(generator, config.train),
+        None if discriminator is None else prepare_network(discriminator, config.train),
         None if bundle.freq_filter is None else bundle.freq_filter.to(device),
         None if perceptual is None else perceptual.to(device),
-        optimizers["generator"],
-        optimizers.get("discriminator"),
+        trainable.optimizers["generator"],
+        trainable.optimizers.get("discriminator"),
         ema,
         srn,
         config.scale,
-        precision,
-        scalers["generator"],
-        scalers.get("discriminator", precision.grad_scaler()),
+        setup.precision,
+        trainable.scalers["generator"],
+        trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
     )
-    batches = patch_batches(
-        dataset,
-        batch_size=srn.batch_size,
-        start_batch=start,
-        num_workers=config.data.num_workers,
-        seed=config.seed,
-        rank=rank(),
-        world_size=world_size(),
-    )
-    layout = memory_format(config.train, device)
+    next_batch = device_batches(setup, dataset, srn.batch_size)
     last_batch: list[dict[str, torch.Tensor]] = []
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
-        batch = {
-            name: tensor.to(device, non_blocking=True, memory_format=layout) for name, tensor in next(batches).items()
-        }
+        batch = next_batch()
         last_batch[:] = [{name: tensor[:1] for name, tensor in batch.items()}]
         return trainer.step(batch, adversarial=iteration > srn.pretrain_iters, iteration=iteration)
 
@@ -251,14 +218,14 @@ def train_srn(
         def validate(iteration: int) -> dict[str, float]:
             return validator(ema.model, iteration)
 
-        checkpointed = BestCheckpoint(run, best_psnr_so_far(run, start))
+        checkpointed = BestCheckpoint(run, best_psnr_so_far(run, setup.start))
 
     return run_training(
         run=run,
         config=config,
         checkpoint_format=SRN_CHECKPOINT,
         trainable=trainable,
-        resume_state=resume_state,
+        resume_state=setup.resume_state,
         total_iters=total_iters,
         step=step,
         hooks=LoopHooks(

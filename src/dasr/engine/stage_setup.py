@@ -1,0 +1,123 @@
+"""What every training stage sets up before its first iteration, in one place.
+
+A stage is its networks, its batches and the loss of one iteration; everything else (the run
+folder and what to resume from, determinism, device, precision, the seed, the optimizers with
+their schedules and loss scalers, the endless batches moved to the device) is the same for
+every stage and lives here, so that two stages cannot set it up differently. The loop itself is
+:func:`dasr.engine.training_loop.run_training`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from dasr.config.schema import Config
+from dasr.data.unpaired import patch_batches
+from dasr.engine.acceleration import memory_format
+from dasr.engine.device import set_determinism
+from dasr.engine.distributed import (
+    is_main_process,
+    per_process_batch,
+    rank,
+    training_device,
+    world_size,
+)
+from dasr.engine.lr_schedule import OptimizationSettings, build_optimization
+from dasr.engine.precision import Precision, resolve_precision
+from dasr.engine.run_dir import RunDir
+from dasr.engine.training_loop import Trainable, open_resume_state
+
+
+@dataclass(frozen=True)
+class StageSetup:
+    """A stage's run folder, what it resumes from, and where and how it computes."""
+
+    run: RunDir
+    config: Config
+    resume_state: dict | None
+    device: torch.device
+    precision: Precision
+
+    @property
+    def start(self) -> int:
+        """The last finished iteration (0 for a new run)."""
+        return int(self.resume_state["iteration"]) if self.resume_state else 0
+
+    @property
+    def layout(self) -> torch.memory_format:
+        """The memory format batches are moved to, matching the weights'."""
+        return memory_format(self.config.train, self.device)
+
+
+def open_stage(
+    config: Config,
+    out: Path,
+    *,
+    checkpoint_format: str,
+    resumable: Sequence[str],
+    resume_from: Path | None,
+    batch_size: int,
+    batch_option: str,
+) -> StageSetup:
+    """Check the batch fits the processes, open (or resume) the run folder, fix determinism,
+    device and precision, and seed torch's generator, in that order, for any stage."""
+    per_process_batch(batch_size, batch_option)
+    run = RunDir(out, create=is_main_process())
+    resume_state = open_resume_state(
+        run, config, checkpoint_format=checkpoint_format, resume_from=resume_from, resumable=resumable
+    )
+    set_determinism(config.deterministic)
+    device = training_device(config.device)
+    precision = resolve_precision(config.train.amp, device)
+    torch.manual_seed(config.seed)
+    return StageSetup(run, config, resume_state, device, precision)
+
+
+def make_trainable(
+    setup: StageSetup,
+    learners: dict[str, nn.Module | None],
+    saved: dict[str, nn.Module | None],
+    settings: OptimizationSettings,
+    *,
+    total_iters: int,
+) -> Trainable:
+    """An Adam optimizer, schedule and loss scaler per network in ``learners`` (``None`` ones
+    left out); ``saved`` are the checkpoint's names for every module it holds, e.g.
+    ``{"params": generator, "params_ema": ema, "discriminator": discriminator}``."""
+    optimizers, schedulers = build_optimization(learners, settings, total_iters=total_iters)
+    return Trainable(
+        modules={name: module for name, module in saved.items() if module is not None},
+        optimizers=optimizers,
+        schedulers=schedulers,
+        scalers={name: setup.precision.grad_scaler() for name in optimizers},
+    )
+
+
+def device_batches(setup: StageSetup, dataset: Dataset, batch_size: int) -> Callable[[], dict[str, torch.Tensor]]:
+    """The next batch of ``dataset`` on the stage's device and memory layout, continuing after
+    the resumed iteration (batch ``b`` is the same in every run and on every process count)."""
+    config = setup.config
+    batches = patch_batches(
+        dataset,
+        batch_size=batch_size,
+        start_batch=setup.start,
+        num_workers=config.data.num_workers,
+        seed=config.seed,
+        rank=rank(),
+        world_size=world_size(),
+    )
+    layout = setup.layout
+
+    def next_batch() -> dict[str, torch.Tensor]:
+        return {
+            name: tensor.to(setup.device, non_blocking=True, memory_format=layout)
+            for name, tensor in next(batches).items()
+        }
+
+    return next_batch
