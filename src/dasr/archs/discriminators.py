@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from dasr.archs.registry import register_arch
+from dasr.archs.registry import build_arch, register_arch
 from dasr.errors import DasrError
+from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.receptive_field import Geometry, conv_stack_geometry
 
 NORMS = ("none", "instance", "batch")
@@ -103,3 +104,14 @@ class OfficialPatchDiscriminator(PatchDiscriminator):
 
     def __init__(self, in_channels: int, num_features: int = 64, norm: str = "instance") -> None:
         super().__init__(in_channels, num_features, norm, kernel_sizes=(5, 5, 5, 1))
+
+
+def filtered_discriminator(kind: str, filter_kind: str, *, num_features: int, norm: str) -> tuple[FrequencyFilter, nn.Module]:
+    """The frequency filter ``filter_kind`` and the patch discriminator ``kind`` (``paper`` or
+    ``official``, the values of ``dsn.discriminator`` and ``srn.discriminator``) that judges its
+    output: both stages' GANs are built here, so they cannot pair filter and input width apart."""
+    freq_filter = FrequencyFilter(filter_kind)
+    discriminator = build_arch(
+        f"patch_disc_{kind}", in_channels=freq_filter.out_channels(3), num_features=num_features, norm=norm
+    )
+    return freq_filter, discriminator

@@ -3,7 +3,9 @@
 A stage is its networks, its batches and the loss of one iteration; everything else (the run
 folder and what to resume from, determinism, device, precision, the seed, the optimizers with
 their schedules and loss scalers, the endless batches moved to the device) is the same for
-every stage and lives here, so that two stages cannot set it up differently. The loop itself is
+every stage and lives here, so that two stages cannot set it up differently: a stage calls
+:func:`open_stage`, builds its networks, :func:`make_trainable`, :func:`device_batches`, and
+:func:`run_stage` with the loss of one iteration. The loop itself is
 :func:`dasr.engine.training_loop.run_training`.
 """
 
@@ -31,7 +33,12 @@ from dasr.engine.distributed import (
 from dasr.engine.lr_schedule import OptimizationSettings, build_optimization
 from dasr.engine.precision import Precision, resolve_precision
 from dasr.engine.run_dir import RunDir
-from dasr.engine.training_loop import Trainable, open_resume_state
+from dasr.engine.training_loop import (
+    LoopHooks,
+    Trainable,
+    open_resume_state,
+    run_training,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class StageSetup:
 
     run: RunDir
     config: Config
+    checkpoint_format: str
     resume_state: dict | None
     device: torch.device
     precision: Precision
@@ -76,7 +84,7 @@ def open_stage(
     device = training_device(config.device)
     precision = resolve_precision(config.train.amp, device)
     torch.manual_seed(config.seed)
-    return StageSetup(run, config, resume_state, device, precision)
+    return StageSetup(run, config, checkpoint_format, resume_state, device, precision)
 
 
 def make_trainable(
@@ -121,3 +129,40 @@ def device_batches(setup: StageSetup, dataset: Dataset, batch_size: int) -> Call
         }
 
     return next_batch
+
+
+def run_stage(
+    setup: StageSetup,
+    trainable: Trainable,
+    step: Callable[[int], dict[str, torch.Tensor]],
+    *,
+    pretrain_iters: int,
+    total_iters: int,
+    sample: Callable[[int], None],
+    validate: Callable[[int], dict[str, float]] | None = None,
+    checkpointed: Callable[[int, Path, dict[str, float] | None], None] | None = None,
+    desc: str,
+    stop_after: int | None,
+    show_progress: bool,
+) -> Path:
+    """:func:`~dasr.engine.training_loop.run_training` for a stage whose first
+    ``pretrain_iters`` iterations are logged as ``pretrain`` (content only), the rest as
+    ``train``; returns the last checkpoint."""
+    return run_training(
+        run=setup.run,
+        config=setup.config,
+        checkpoint_format=setup.checkpoint_format,
+        trainable=trainable,
+        resume_state=setup.resume_state,
+        total_iters=total_iters,
+        step=step,
+        hooks=LoopHooks(
+            phase=lambda iteration: "pretrain" if iteration <= pretrain_iters else "train",
+            sample=sample,
+            validate=validate,
+            checkpointed=checkpointed,
+        ),
+        desc=desc,
+        stop_after=stop_after,
+        show_progress=show_progress,
+    )

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dasr.archs.discriminators import filtered_discriminator
 from dasr.archs.registry import build_arch
 from dasr.archs.state_dict import fit_state_dict
 from dasr.config.loader import config_from_dict
@@ -93,12 +94,8 @@ def build_dsn_networks(config: Config) -> DSNBundle:
         )
     if bicubic_input:
         generator = BicubicInputDSN(generator, config.scale)
-    freq_filter = FrequencyFilter(dsn.filter)
-    discriminator = build_arch(
-        f"patch_disc_{dsn.discriminator}",
-        in_channels=freq_filter.out_channels(3),
-        num_features=dsn.disc_features,
-        norm=dsn.disc_norm,
+    freq_filter, discriminator = filtered_discriminator(
+        dsn.discriminator, dsn.filter, num_features=dsn.disc_features, norm=dsn.disc_norm
     )
     return DSNBundle(generator, discriminator, freq_filter, config)
 

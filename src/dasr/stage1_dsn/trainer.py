@@ -23,10 +23,11 @@ from dasr.engine.distributed import (
 )
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
-from dasr.engine.stage_setup import device_batches, make_trainable, open_stage
-from dasr.engine.training_loop import (
-    LoopHooks,
-    run_training,
+from dasr.engine.stage_setup import (
+    device_batches,
+    make_trainable,
+    open_stage,
+    run_stage,
 )
 from dasr.files.checkpoint import DSN_CHECKPOINT
 from dasr.losses.perceptual import build_perceptual_loss
@@ -132,19 +133,14 @@ def train_dsn(
             tqdm.write(format_validation(iteration, metrics))
         return metrics
 
-    return run_training(
-        run=run,
-        config=config,
-        checkpoint_format=DSN_CHECKPOINT,
-        trainable=trainable,
-        resume_state=setup.resume_state,
+    return run_stage(
+        setup,
+        trainable,
+        step,
+        pretrain_iters=settings.pretrain_iters,
         total_iters=total_iters,
-        step=step,
-        hooks=LoopHooks(
-            phase=lambda iteration: "pretrain" if iteration <= settings.pretrain_iters else "train",
-            sample=lambda iteration: save_sample(run, iteration, last_hr[0], generator, config.scale),
-            validate=validate if validation is not None else None,
-        ),
+        sample=lambda iteration: save_sample(run, iteration, last_hr[0], generator, config.scale),
+        validate=validate if validation is not None else None,
         desc="train-dsn",
         stop_after=stop_after,
         show_progress=show_progress,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torch import nn
 
+from dasr.archs.discriminators import filtered_discriminator
 from dasr.archs.registry import build_arch
 from dasr.archs.rrdbnet import RRDB_ARCH
 from dasr.archs.weights import load_rrdbnet
@@ -56,12 +57,8 @@ def build_srn_networks(config: Config, *, load_init: bool = True) -> SRNBundle:
         load_initial_weights(generator, init, srn.init)
     if srn.adversarial == "none":
         return SRNBundle(generator, None, None, config)
-    freq_filter = FrequencyFilter(srn.filter)
-    discriminator = build_arch(
-        f"patch_disc_{srn.discriminator}",
-        in_channels=freq_filter.out_channels(3),
-        num_features=srn.disc_features,
-        norm=srn.disc_norm,
+    freq_filter, discriminator = filtered_discriminator(
+        srn.discriminator, srn.filter, num_features=srn.disc_features, norm=srn.disc_norm
     )
     return SRNBundle(generator, discriminator, freq_filter, config)
 

@@ -24,10 +24,11 @@ from dasr.engine.distributed import (
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
-from dasr.engine.stage_setup import device_batches, make_trainable, open_stage
-from dasr.engine.training_loop import (
-    LoopHooks,
-    run_training,
+from dasr.engine.stage_setup import (
+    device_batches,
+    make_trainable,
+    open_stage,
+    run_stage,
 )
 from dasr.errors import DasrError
 from dasr.files.checkpoint import SRN_CHECKPOINT
@@ -220,20 +221,15 @@ def train_srn(
 
         checkpointed = BestCheckpoint(run, best_psnr_so_far(run, setup.start))
 
-    return run_training(
-        run=run,
-        config=config,
-        checkpoint_format=SRN_CHECKPOINT,
-        trainable=trainable,
-        resume_state=setup.resume_state,
+    return run_stage(
+        setup,
+        trainable,
+        step,
+        pretrain_iters=srn.pretrain_iters,
         total_iters=total_iters,
-        step=step,
-        hooks=LoopHooks(
-            phase=lambda iteration: "pretrain" if iteration <= srn.pretrain_iters else "train",
-            sample=sample,
-            validate=validate,
-            checkpointed=checkpointed,
-        ),
+        sample=sample,
+        validate=validate,
+        checkpointed=checkpointed,
         desc="train-srn",
         stop_after=stop_after,
         show_progress=show_progress,
