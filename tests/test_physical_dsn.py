@@ -15,6 +15,7 @@ from dasr.archs.physical_dsn import PARAMETER_GAIN, PhysicalDSN
 from dasr.cli.main import main
 from dasr.config.loader import load_config
 from dasr.degradations.blur import gaussian_kernel
+from dasr.errors import DasrError
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage1_dsn.inference import downscale_with_dsn
 from dasr.stage1_dsn.networks import build_dsn_networks
@@ -90,6 +91,29 @@ def test_gradients_reach_every_parameter(jpeg: bool) -> None:
     (model(torch.rand(1, 3, 32, 32)) * weights).sum().backward()
     for name, parameter in model.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_a_fixed_jpeg_quality_is_the_learned_one_frozen_where_it_was_set() -> None:
+    """``dsn.jpeg_quality=70`` gives exactly the output of a learned quality that stands at 70,
+    and the quality is no parameter: training cannot move it."""
+    fixed = PhysicalDSN(2, kernel_size=5, jpeg_quality=70.0)
+    learned = PhysicalDSN(2, kernel_size=5, jpeg=True)
+    with torch.no_grad():
+        learned.quality_logit.stored.fill_(math.log(69 / 99 / (1 - 69 / 99)) / PARAMETER_GAIN)
+    assert float(learned.quality()) == pytest.approx(70.0)
+    assert float(fixed.quality()) == 70.0
+    assert "quality_logit.stored" not in dict(fixed.named_parameters())
+    assert fixed.state_dict()["fixed_quality"] == 70.0
+    hr = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(downscale_with_dsn(fixed, hr, scale=2, tile=32, seed=1),
+                               downscale_with_dsn(learned, hr, scale=2, tile=32, seed=1))
+    with pytest.raises(DasrError, match="dsn.jpeg_quality must be a JPEG quality from 1 to 100, got 0"):
+        PhysicalDSN(2, jpeg_quality=0)
+
+
+def test_the_config_builds_a_fixed_quality() -> None:
+    config = load_config("paper", (), [*TINY_DSN, "dsn.arch=physical", "dsn.kernel_size=5", "dsn.jpeg_quality=85"])
+    assert float(build_dsn_networks(config).generator.quality()) == 85.0
 
 
 def test_the_wavelet_gan_raises_the_noise_level_towards_the_real_lrs() -> None:

@@ -87,17 +87,24 @@ class PhysicalDSN(DownsamplingNetwork):
     multiples of 1/255.
     """
 
-    def __init__(self, scale: int, kernel_size: int = 13, jpeg: bool = False) -> None:
+    def __init__(
+        self, scale: int, kernel_size: int = 13, jpeg: bool = False, jpeg_quality: float | None = None
+    ) -> None:
         super().__init__(scale, input_is_bicubic=False)
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise DasrError(f"dsn.kernel_size must be a positive odd number of HR pixels, got {kernel_size}")
+        if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
+            raise DasrError(f"dsn.jpeg_quality must be a JPEG quality from 1 to 100, got {jpeg_quality}")
         self.kernel_size = kernel_size
         self.log_sigma = _Scaled(torch.full((2,), math.log(INITIAL_SIGMA)))
         self.angle = _Scaled(torch.zeros(()))
         self.log_a = _Scaled(torch.full((3,), math.log(INITIAL_NOISE[0])))
         self.log_b = _Scaled(torch.full((3,), math.log(INITIAL_NOISE[1])))
         self.correlation_logit = _Scaled(torch.tensor(_logit(INITIAL_CORRELATION)))
-        self.quality_logit = _Scaled(torch.tensor(_logit((INITIAL_QUALITY - 1) / 99))) if jpeg else None
+        learned = jpeg and jpeg_quality is None
+        self.quality_logit = _Scaled(torch.tensor(_logit((INITIAL_QUALITY - 1) / 99))) if learned else None
+        fixed = torch.tensor(float(jpeg_quality)) if jpeg_quality is not None else None
+        self.register_buffer("fixed_quality", fixed)
 
     def kernel(self) -> Tensor:
         """The blur kernel ``(kernel_size, kernel_size)``, summing to 1."""
@@ -111,7 +118,10 @@ class PhysicalDSN(DownsamplingNetwork):
         return self.log_a().exp(), self.log_b().exp(), torch.sigmoid(self.correlation_logit())
 
     def quality(self) -> Tensor | None:
-        """The JPEG quality in [1, 100], or ``None`` without JPEG."""
+        """The JPEG quality in [1, 100] (learned, or fixed by ``jpeg_quality``), or ``None``
+        without JPEG."""
+        if self.fixed_quality is not None:
+            return self.fixed_quality
         return None if self.quality_logit is None else 1 + 99 * torch.sigmoid(self.quality_logit())
 
     def noise_free(self, x: Tensor) -> Tensor:
@@ -154,4 +164,5 @@ class PhysicalDSN(DownsamplingNetwork):
         return [blur.then(bicubic_geometry(self.factor))]
 
     def extra_repr(self) -> str:
-        return f"scale={self.scale}, kernel_size={self.kernel_size}, jpeg={self.quality_logit is not None}"
+        quality = "learned" if self.quality_logit is not None else self.fixed_quality
+        return f"scale={self.scale}, kernel_size={self.kernel_size}, jpeg={quality}"

@@ -68,6 +68,11 @@ class DSNConfig:
     jpeg: bool = False
     """``physical`` arch only: end with a differentiable JPEG (4:2:0) round trip at a learned
     quality, for real LR that was saved as JPEG."""
+    jpeg_quality: float | None = None
+    """``physical`` arch only: the JPEG round trip at this fixed quality (1-100) instead of a
+    learned one, for real LR saved as JPEG at a known quality (its files' quantization tables
+    tell it); implies the round trip. The wavelet GAN does not learn the quality
+    (docs/stage1.md)."""
     global_residual: bool = True
     """``paper`` arch only: add the bicubic downscale of the input to the output, so the network
     learns the degradation as a residual."""

@@ -75,7 +75,8 @@ def build_dsn_networks(config: Config) -> DSNBundle:
         if bicubic_input:
             raise DasrError("dsn.input=bicubic: the physical DSN blurs HR pixels and needs dsn.input=hr")
         generator: nn.Module = build_arch(
-            "dsn_physical", scale=config.scale, kernel_size=dsn.kernel_size, jpeg=dsn.jpeg
+            "dsn_physical", scale=config.scale, kernel_size=dsn.kernel_size, jpeg=dsn.jpeg,
+            jpeg_quality=dsn.jpeg_quality,
         )
     elif dsn.arch == "paper":
         generator = build_arch(
