@@ -45,6 +45,13 @@ from dasr.ops.resize import bicubic_downscale
 from dasr.stage2_srn.ema import ModelEMA
 
 
+def judges_real_lr(adversarial: str) -> bool:
+    """Whether the discriminator of this ``srn.adversarial`` mode judges SR(real LR) against
+    unpaired HR, so that every batch must carry real-LR and unpaired-HR patches. The one place
+    that says what a mode needs: the trainer asks it which images to sample and to require."""
+    return adversarial == "target"
+
+
 @dataclass
 class SRNTrainer:
     """The networks, optimizers and losses of stage 2; ``step`` runs one iteration.
@@ -142,6 +149,6 @@ class SRNTrainer:
     def adversarial_pair(self, batch: dict[str, Tensor], sr_pairs: Tensor) -> tuple[Tensor, Tensor]:
         """``(fake, real)`` the discriminator compares: SR(real LR) vs unpaired HR for
         ``target`` (Eq. 5), SR(pair LR) vs the pairs' HR for ``source``."""
-        if self.settings.adversarial == "target":
+        if judges_real_lr(self.settings.adversarial):
             return self.precision.forward(self.generator, batch["real_lr"]), batch["unpaired_hr"]
         return sr_pairs, batch["pair_hr"]

@@ -36,7 +36,7 @@ from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_upscale
 from dasr.stage2_srn.ema import ModelEMA
 from dasr.stage2_srn.networks import build_srn_networks
-from dasr.stage2_srn.step import SRNTrainer
+from dasr.stage2_srn.step import SRNTrainer, judges_real_lr
 from dasr.stage2_srn.validation import SRNValidator, offline_lpips
 
 RESUMABLE_CHANGES = (
@@ -108,7 +108,7 @@ def check_unsupervised_inputs(srn: SRNConfig, *, has_hr: bool, has_pairs: bool, 
             "--pairs is required with srn.pairs=generated (the folder 'dasr generate' wrote); "
             "or train on bicubic pairs with --set srn.pairs=bicubic"
         )
-    if srn.adversarial == "target" and not has_real_lr:
+    if judges_real_lr(srn.adversarial) and not has_real_lr:
         raise DasrError(
             "--lr is required with srn.adversarial=target (real LR images for the discriminator); "
             "or use --set srn.adversarial=source or none"
@@ -118,7 +118,7 @@ def check_unsupervised_inputs(srn: SRNConfig, *, has_hr: bool, has_pairs: bool, 
 def build_dataset(config: Config, data: SRNData) -> Stage2Patches:
     """The patch sampler of the run's mode, after checking it has every image set it needs."""
     srn = config.srn
-    target = srn.adversarial == "target"
+    target = judges_real_lr(srn.adversarial)
     if data.supervised:
         if data.paired_lr_paths is None or data.paired_hr_paths is None:
             raise DasrError("--paired-lr and --paired-hr must be given together")
