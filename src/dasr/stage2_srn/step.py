@@ -98,16 +98,16 @@ class SRNTrainer:
         pair_hr = batch["pair_hr"]
         pair_lr = self.pair_lr(batch)
         weight = batch["pair_weight"] if settings.weighting == "map" else None
-        sr = precision.forward(self.generator, pair_lr)
+        with_gan = adversarial and self.discriminator is not None
+        sr, sr_real = self.super_resolve(pair_lr, batch.get("real_lr") if with_gan else None)
 
         losses = {"content": weighted_l1(sr, pair_hr, weight)}
         total = settings.content_weight * losses["content"]
         if adversarial and self.perceptual is not None:
             losses["perceptual"] = precision.forward(self.perceptual, sr, pair_hr, weight)
             total = total + settings.perceptual_weight * losses["perceptual"]
-        with_gan = adversarial and self.discriminator is not None
         if with_gan:
-            fake, real = self.adversarial_pair(batch, sr)
+            fake, real = self.adversarial_pair(batch, sr, sr_real)
             frozen = unwrap(self.discriminator)
             frozen.requires_grad_(False)
             losses["adv_g"] = generator_adversarial_loss(precision.forward(frozen, self.freq_filter(fake)))
@@ -146,9 +146,20 @@ class SRNTrainer:
             return quantize_8bit(bicubic_downscale(batch["pair_hr"], self.scale))
         return batch["pair_lr"]
 
-    def adversarial_pair(self, batch: dict[str, Tensor], sr_pairs: Tensor) -> tuple[Tensor, Tensor]:
+    def super_resolve(self, pair_lr: Tensor, real_lr: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """SR of the pairs' LR and, when the discriminator judges it, of the real LR, in one
+        generator forward over both batches (their patches have the same size): one backward and
+        half the kernel launches, and the same result as two forwards, since the generator
+        treats every image on its own (no batch statistics)."""
+        if real_lr is None or not judges_real_lr(self.settings.adversarial):
+            return self.precision.forward(self.generator, pair_lr), None
+        both = self.precision.forward(self.generator, torch.cat([pair_lr, real_lr]))
+        sr, sr_real = both.split([len(pair_lr), len(real_lr)])
+        return sr, sr_real
+
+    def adversarial_pair(self, batch: dict[str, Tensor], sr_pairs: Tensor, sr_real: Tensor | None) -> tuple[Tensor, Tensor]:
         """``(fake, real)`` the discriminator compares: SR(real LR) vs unpaired HR for
         ``target`` (Eq. 5), SR(pair LR) vs the pairs' HR for ``source``."""
-        if judges_real_lr(self.settings.adversarial):
-            return self.precision.forward(self.generator, batch["real_lr"]), batch["unpaired_hr"]
+        if sr_real is not None:
+            return sr_real, batch["unpaired_hr"]
         return sr_pairs, batch["pair_hr"]
