@@ -144,8 +144,9 @@ def test_loads_a_full_vgg19_state_dict_ignoring_the_classifier(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ({"0.weight": torch.zeros(64, 3, 3, 3)}, "not a VGG-19 state dict: missing"),
-        ({"0.weight": torch.zeros(8, 3, 3, 3), "0.bias": torch.zeros(8)}, "wrong shapes"),
+        ({"0.weight": torch.zeros(64, 3, 3, 3)}, "does not fit VGG-19 features: missing"),
+        ({"0.weight": torch.zeros(8, 3, 3, 3), "0.bias": torch.zeros(8)}, "wrong shape"),
+        ({"0.weight": torch.full((64, 3, 3, 3), float("nan")), "0.bias": torch.zeros(64)}, "holds NaN or Inf"),
         ([1, 2], "VGG-19 weights file '.*' holds a list, not a dict"),
         (b"not a checkpoint", "VGG-19 weights file '.*' is corrupt"),
         (None, "VGG-19 weights file '.*' does not exist"),

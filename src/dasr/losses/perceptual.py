@@ -22,6 +22,7 @@ from torchvision.models import AlexNet_Weights, VGG19_Weights
 from torchvision.models._api import WeightsEnum
 from torchvision.models.vgg import cfgs, make_layers
 
+from dasr.archs.state_dict import fit_state_dict
 from dasr.errors import DasrError
 from dasr.files.checkpoint import load_checkpoint
 from dasr.losses.content import _check_pair, weighted_mean
@@ -83,13 +84,9 @@ def _load_vgg19_features(state: dict, source: object, features: nn.Sequential) -
             for key, value in state.items()
             if key.startswith("features.")
         }
-    expected = features.state_dict()
-    missing = [key for key in expected if key not in state]
-    wrong = [key for key in expected if key in state and state[key].shape != expected[key].shape]
-    if missing or wrong:
-        problem = f"missing {missing[:3]}" if missing else f"wrong shapes for {wrong[:3]}"
-        raise DasrError(f"{source} is not a VGG-19 state dict: {problem}")
-    features.load_state_dict({key: state[key] for key in expected})
+    # The layers after the truncation point are in the file but not in ``features``.
+    fit_state_dict(features, state, f"VGG-19 weights file '{source}'", ignore_unexpected=True,
+                   network="VGG-19 features")
 
 
 class _FrozenNetwork(nn.Module):
