@@ -26,6 +26,9 @@ scale and shift. BatchNorm behaves the same way by construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import torch
 from torch import Tensor, nn
 
 from dasr.archs.registry import build_arch, register_arch
@@ -115,3 +118,17 @@ def filtered_discriminator(kind: str, filter_kind: str, *, num_features: int, no
         f"patch_disc_{kind}", in_channels=freq_filter.out_channels(3), num_features=num_features, norm=norm
     )
     return freq_filter, discriminator
+
+
+def judge_real_and_fake(
+    forward: Callable[[Tensor], Tensor], discriminator: nn.Module, real: Tensor, fake: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The logits of ``forward`` (the discriminator, behind its filter) for ``real`` and
+    ``fake``: in one forward over both batches when that is exact, i.e. the patches have the
+    same size and ``discriminator`` has no normalisation layer (BatchNorm mixes samples, and
+    InstanceNorm's running statistics would be updated once instead of twice); otherwise two."""
+    normalised = any(isinstance(module, nn.modules.batchnorm._NormBase) for module in discriminator.modules())
+    if normalised or real.shape[1:] != fake.shape[1:]:
+        return forward(real), forward(fake)
+    real_logits, fake_logits = forward(torch.cat([real, fake])).split([len(real), len(fake)])
+    return real_logits, fake_logits

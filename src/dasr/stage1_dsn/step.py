@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from dasr.archs.discriminators import judge_real_and_fake
 from dasr.config.schema import DSNConfig
 from dasr.engine.distributed import unwrap
 from dasr.engine.guarded_step import BadSteps, guarded_step
@@ -93,8 +94,10 @@ class DSNTrainer:
 
         if adversarial:
             frozen.requires_grad_(True)
-            real_logits = precision.forward(self.discriminator, self.freq_filter(real_lr))
-            fake_logits = precision.forward(self.discriminator, self.freq_filter(generated.detach()))
+            real_logits, fake_logits = judge_real_and_fake(
+                lambda x: precision.forward(self.discriminator, self.freq_filter(x)), frozen, real_lr,
+                generated.detach(),
+            )
             losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
             problems.append(guarded_step(self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None,
                                          "discriminator"))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from dasr.archs.discriminators import judge_real_and_fake
 from dasr.config.schema import SRNConfig
 from dasr.engine.distributed import unwrap
 from dasr.engine.guarded_step import BadSteps, guarded_step
@@ -123,8 +124,9 @@ class SRNTrainer:
 
         if with_gan:
             frozen.requires_grad_(True)
-            real_logits = precision.forward(self.discriminator, self.freq_filter(real))
-            fake_logits = precision.forward(self.discriminator, self.freq_filter(fake.detach()))
+            real_logits, fake_logits = judge_real_and_fake(
+                lambda x: precision.forward(self.discriminator, self.freq_filter(x)), frozen, real, fake.detach()
+            )
             losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
             problem = guarded_step(
                 self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None, "discriminator"
