@@ -8,6 +8,7 @@ discriminator and the frequency filter it judges in. The generator of the bicubi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from dasr.archs.discriminators import filtered_discriminator
 from dasr.archs.registry import build_arch
 from dasr.archs.state_dict import fit_state_dict
 from dasr.config.loader import config_from_dict
-from dasr.config.schema import Config
+from dasr.config.schema import Config, DSNConfig
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
 from dasr.files.checkpoint import DSN_CHECKPOINT, load_checkpoint
@@ -67,32 +68,25 @@ class DSNBundle:
     (``dasr.stage1_5_maps.generate.generate_pairs`` does it itself)."""
 
 
+_GENERATOR_SETTINGS: dict[str, Callable[[DSNConfig, int], dict[str, object]]] = {
+    "paper": lambda dsn, scale: {"scale": scale, "num_features": dsn.num_features, "num_blocks": dsn.num_blocks,
+                                 "global_residual": dsn.global_residual},
+    "official": lambda dsn, scale: {"scale": scale, "num_features": dsn.num_features, "num_blocks": dsn.num_blocks},
+    "physical": lambda dsn, scale: {"scale": scale, "kernel_size": dsn.kernel_size, "jpeg": dsn.jpeg,
+                                    "jpeg_quality": dsn.jpeg_quality},
+}
+"""``dsn.arch`` -> the keyword arguments of the registered ``dsn_<arch>`` generator, for the
+scale it downscales by (1 when it sees the bicubic LR)."""
+
+
 def build_dsn_networks(config: Config) -> DSNBundle:
     """Fresh, randomly initialised stage-1 networks as the configuration describes them."""
     dsn = config.dsn
     bicubic_input = dsn.input == "bicubic"
-    if dsn.arch == "physical":
-        if bicubic_input:
-            raise DasrError("dsn.input=bicubic: the physical DSN blurs HR pixels and needs dsn.input=hr")
-        generator: nn.Module = build_arch(
-            "dsn_physical", scale=config.scale, kernel_size=dsn.kernel_size, jpeg=dsn.jpeg,
-            jpeg_quality=dsn.jpeg_quality,
-        )
-    elif dsn.arch == "paper":
-        generator = build_arch(
-            "dsn_paper",
-            scale=1 if bicubic_input else config.scale,
-            num_features=dsn.num_features,
-            num_blocks=dsn.num_blocks,
-            global_residual=dsn.global_residual,
-        )
-    else:
-        generator = build_arch(
-            "dsn_official",
-            scale=1 if bicubic_input else config.scale,
-            num_features=dsn.num_features,
-            num_blocks=dsn.num_blocks,
-        )
+    if dsn.arch == "physical" and bicubic_input:
+        raise DasrError("dsn.input=bicubic: the physical DSN blurs HR pixels and needs dsn.input=hr")
+    settings = _GENERATOR_SETTINGS[dsn.arch](dsn, 1 if bicubic_input else config.scale)
+    generator: nn.Module = build_arch(f"dsn_{dsn.arch}", **settings)
     if bicubic_input:
         generator = BicubicInputDSN(generator, config.scale)
     freq_filter, discriminator = filtered_discriminator(
