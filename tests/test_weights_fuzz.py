@@ -115,6 +115,17 @@ COMMANDS: dict[str, Callable[[Path, Path, Path], list[str]]] = {
     "generate": lambda weights, lr, out: [
         "generate", "--dsn", str(weights), "--hr", str(lr.parent), "--out", str(out), "--scale", "4"
     ],
+    "eval": lambda weights, lr, out: [
+        "eval", "--model", str(weights), "--lr", str(lr.parent), "--hr", str(lr.parent), "--scale", "1",
+        "--out", str(out), "--lpips", "off",
+    ],
+    "train-srn --init": lambda weights, lr, out: [
+        "train-srn", "--hr", str(lr.parent), "--scale", "4", "--out", str(out), "--init", str(weights),
+        "--set", "srn.pairs=bicubic", "--set", "srn.adversarial=none", "--set", "srn.perceptual=none",
+        "--set", "srn.num_features=8", "--set", "srn.num_blocks=1", "--set", "srn.growth_channels=4",
+        "--set", "srn.pretrain_iters=0", "--set", "srn.iters=1", "--set", "srn.batch_size=1",
+        "--set", "srn.patch_size=8",
+    ],
 }
 
 
