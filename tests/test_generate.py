@@ -251,18 +251,27 @@ def test_interrupted_run_leaves_only_complete_files_and_resumes(
         assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
 
 
-def test_rejects_duplicate_stems(hr_dir: Path, tmp_path: Path) -> None:
+def test_clashing_stems_fail_alone_and_the_rest_is_generated(hr_dir: Path, tmp_path: Path) -> None:
+    """``a.png`` and ``a.jpg`` would both write ``lr/a.png``: both are left out and reported,
+    ``b.png`` is generated as usual."""
     write_image(hr_dir / "a.jpg", np.zeros((8, 8, 3)))
-    with pytest.raises(DasrError, match=r"a\.png.*a\.jpg|a\.jpg.*a\.png"):
-        generate_pairs(
-            toy_networks(),
-            sorted(hr_dir.iterdir()),
-            tmp_path / "out",
-            scale=SCALE,
-            tile=16,
-            device="cpu",
-            progress=False,
-        )
+    summary = generate_pairs(
+        toy_networks(), sorted(hr_dir.iterdir()), tmp_path / "out", scale=SCALE, tile=16, device="cpu",
+        progress=False,
+    )
+    assert summary.written == 1 and sorted(p.name for p in (tmp_path / "out" / "lr").iterdir()) == ["b.png"]
+    assert {path.name: [other.name for other in others] for path, others in summary.clashing.items()} == {
+        "a.jpg": ["a.png"], "a.png": ["a.jpg"]
+    }
+
+
+def test_fit_refuses_clashing_hr_stems_before_training(hr_dir: Path, tmp_path: Path) -> None:
+    from dasr.pipeline.fit import FitData, make_generated_pairs
+
+    write_image(hr_dir / "a.jpg", np.zeros((8, 8, 3)))
+    with pytest.raises(DasrError, match=r"HR images '.*a\.(png|jpg)' and '.*a\.(png|jpg)' have one stem"):
+        make_generated_pairs(load_config("paper", (), ()), FitData(sorted(hr_dir.iterdir()), []), tmp_path / "fit")
+    assert not (tmp_path / "fit" / "dsn").exists()
 
 
 def test_refuses_to_mix_outputs_of_another_dsn(hr_dir: Path, tmp_path: Path) -> None:
@@ -314,8 +323,16 @@ def test_command_line(hr_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
         "--tile",
         "8",
     ]
+    write_image(hr_dir / "c.png", np.zeros((16, 16, 3)))
+    write_image(hr_dir / "c.jpg", np.zeros((16, 16, 3)))
+    assert main(argv) == 1  # the two c files clash; a and b are generated
+    captured = capsys.readouterr()
+    assert "generated 2 pairs" in captured.out
+    failed = [line for line in captured.err.splitlines() if line.startswith("dasr: failed: ")]
+    assert len(failed) == 2 and all("lr/c.png" in line for line in failed)
+    (hr_dir / "c.jpg").unlink()
+    (hr_dir / "c.png").unlink()
     assert main(argv) == 0
-    assert "generated 2 pairs" in capsys.readouterr().out
     assert sorted(path.name for path in (out / "maps").iterdir()) == ["a.npy", "b.npy"]
     assert json.loads((out / "manifest.json").read_text())["dsn"]["source"] == str(checkpoint.resolve())
     assert main(argv) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from dasr.cli.options import add_skip_bad_option
@@ -86,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         )
     cropped = f", {summary.cropped} HR cropped to a multiple of {bundle.config.scale}" if summary.cropped else ""
     print(f"generated {summary.written} pairs, skipped {summary.skipped} already done{cropped}: {summary.out_dir}")
-    return 0
+    for path, others in summary.clashing.items():
+        print(f"dasr: failed: '{path}': '{others[0]}' would be written as lr/{path.stem}.png too; rename one",
+              file=sys.stderr)
+    return 1 if summary.clashing else 0
 
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dasr.config.schema import Config
+from dasr.data.pairs import by_stem
 from dasr.engine.distributed import barrier, is_main_process, training_device
 from dasr.inference.loading import load_sr_network
 from dasr.inference.model_file import MODEL_FILE_NAME, save_model
@@ -59,10 +60,16 @@ def fit(config: Config, data: FitData, out: Path, *, preset: str, show_progress:
     return model
 
 
+SAME_STEM = ("HR images '{first}' and '{second}' have one stem, '{key}': stage 2 pairs each generated LR with "
+             "its HR by stem; rename one")
+
+
 def make_generated_pairs(config: Config, data: FitData, out: Path, *, show_progress: bool = True) -> Path:
     """Stage 1 in ``out/dsn`` and stage 1.5 into ``out/pairs`` (both resume by themselves);
     returns the pairs folder. Shared by ``fit`` and the Table 2 ablation, whose SRN variants
-    all train on one set of generated pairs."""
+    all train on one set of generated pairs. Two HR images with one stem are refused before
+    any training: stage 2 finds each generated LR's HR by stem."""
+    by_stem(data.hr_paths, "--hr", clash=SAME_STEM)
     train_dsn(config, DSNData(data.hr_paths, data.lr_paths, data.val_pairs), out / "dsn", show_progress=show_progress)
     pairs_dir = out / "pairs"
     if is_main_process():

@@ -18,7 +18,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dasr.data.folders import clashing_outputs
 from dasr.data.image_io import (
     image_size,
     image_to_tensor,
@@ -34,7 +35,6 @@ from dasr.data.image_io import (
     to_rgb,
     write_image,
 )
-from dasr.data.pairs import by_stem
 from dasr.data.pairs_folder import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -64,6 +64,9 @@ class GenerateSummary:
     calibrated_from: int = 0
     """Generated LR crops that fixed a released discriminator's InstanceNorm statistics first
     (0: the bundle needed no calibration)."""
+    clashing: dict[Path, list[Path]] = field(default_factory=dict)
+    """HR images left out because another HR image has the same stem (their outputs would
+    overwrite each other), with those others: the rest of the folder is still done."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,6 @@ def _large_enough(hr_paths: list[Path], scale: int) -> list[Path]:
     for path, (width, height) in small.items():
         warnings.warn(f"HR image '{path}' ({width}x{height}) is smaller than the scale {scale}: no pair", stacklevel=3)
     return [path for path in hr_paths if path not in small]
-
-
-_SAME_OUTPUT = "HR images '{first}' and '{second}' would both be written as lr/{key}.png; rename one"
-"""Outputs are named by the HR image's stem, so two HR images with one stem would collide."""
 
 
 def _load_entries(manifest: Path, header: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -205,7 +204,8 @@ def generate_pairs(
     if tile < 1:
         raise DasrError(f"--tile must be a positive number of HR pixels, got {tile}")
     hr_paths = _large_enough([Path(path) for path in hr_paths], scale)
-    by_stem(hr_paths, "--hr", clash=_SAME_OUTPUT)
+    clashing = clashing_outputs({path: Path(path.stem) for path in hr_paths})
+    hr_paths = [path for path in hr_paths if path not in clashing]
     out_dir = Path(out_dir)
     device = torch.device(device)
     calibrated_from = 0
@@ -242,4 +242,4 @@ def generate_pairs(
     finally:
         bar.close()
     return GenerateSummary(written=written, skipped=skipped, cropped=cropped, out_dir=out_dir, manifest=manifest,
-                           calibrated_from=calibrated_from)
+                           calibrated_from=calibrated_from, clashing=clashing)
