@@ -105,20 +105,7 @@ def train_dsn(
         trainable.scalers["generator"],
         trainable.scalers["discriminator"],
     )
-    next_batch = device_batches(
-        setup,
-        UnpairedPatches(
-            data.hr_paths,
-            data.lr_paths,
-            hr_patch=settings.patch_size,
-            scale=config.scale,
-            seed=config.seed,
-            augment=config.data.augment,
-            small_images=config.data.small_images,
-            cache_mb=config.data.cache_mb,
-        ),
-        settings.batch_size,
-    )
+    next_batch = device_batches(setup, unpaired_patches(config, data), settings.batch_size)
     last_hr: list[torch.Tensor] = []
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
@@ -144,6 +131,20 @@ def train_dsn(
         desc="train-dsn",
         stop_after=stop_after,
         show_progress=show_progress,
+    )
+
+
+def unpaired_patches(config: Config, data: DSNData) -> UnpairedPatches:
+    """Stage 1's sampler: HR patches and unrelated real-LR patches, keyed by the run's seed."""
+    return UnpairedPatches(
+        data.hr_paths,
+        data.lr_paths,
+        hr_patch=config.dsn.patch_size,
+        scale=config.scale,
+        seed=config.seed,
+        augment=config.data.augment,
+        small_images=config.data.small_images,
+        cache_mb=config.data.cache_mb,
     )
 
 

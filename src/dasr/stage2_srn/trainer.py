@@ -9,6 +9,7 @@ Under ``torchrun`` each process trains on its share of every batch (``dasr.engin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from dasr.engine.metric_log import read_metric_log
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
 from dasr.engine.stage_setup import (
+    StageSetup,
     device_batches,
     make_trainable,
     open_stage,
@@ -204,22 +206,7 @@ def train_srn(
     def sample(iteration: int) -> None:
         save_training_sample(run.samples_dir / f"iter_{iteration:07d}.png", trainer, ema.model, last_batch[0])
 
-    validate = checkpointed = None
-    if data.val_pairs:
-        # Every process needs the hook (validated iterations are checkpointed by all), but only
-        # process 0 validates, so only it loads LPIPS.
-        validator = None if not is_main_process() else SRNValidator(
-            data.val_pairs,
-            scale=config.scale,
-            device=device,
-            samples_dir=run.samples_dir,
-            lpips=offline_lpips(device),
-        )
-
-        def validate(iteration: int) -> dict[str, float]:
-            return validator(ema.model, iteration)
-
-        checkpointed = BestCheckpoint(run, best_psnr_so_far(run, setup.start))
+    validate, checkpointed = validation_hooks(data, setup, ema)
 
     return run_stage(
         setup,
@@ -234,6 +221,29 @@ def train_srn(
         stop_after=stop_after,
         show_progress=show_progress,
     )
+
+
+def validation_hooks(
+    data: SRNData, setup: StageSetup, ema: ModelEMA
+) -> tuple[Callable[[int], dict[str, float]] | None, BestCheckpoint | None]:
+    """The validation hook (the EMA generator on ``data.val_pairs``) and the keeper of
+    ``best.pth``, or ``(None, None)`` without validation pairs. Every process needs the hooks
+    (validated iterations are checkpointed by all), but only process 0 validates, so only it
+    loads LPIPS."""
+    if not data.val_pairs:
+        return None, None
+    validator = None if not is_main_process() else SRNValidator(
+        data.val_pairs,
+        scale=setup.config.scale,
+        device=setup.device,
+        samples_dir=setup.run.samples_dir,
+        lpips=offline_lpips(setup.device),
+    )
+
+    def validate(iteration: int) -> dict[str, float]:
+        return validator(ema.model, iteration)
+
+    return validate, BestCheckpoint(setup.run, best_psnr_so_far(setup.run, setup.start))
 
 
 @torch.no_grad()
