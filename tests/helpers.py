@@ -96,35 +96,33 @@ def small_rrdbnet(scale, input_unshuffle=1, seed=0):
     return RRDBNet(scale, num_features=8, num_blocks=2, growth_channels=4, input_unshuffle=input_unshuffle)
 
 
+def _renamed(state, body: str, layers: dict[str, str]):
+    """``state`` with each RRDB body convolution named by ``body`` (a format string of block,
+    RDB number, conv and kind) and every other layer renamed by ``layers`` (kept if absent)."""
+    renamed = {}
+    for key, tensor in state.items():
+        layer, kind = key.rsplit(".", 1)
+        if layer.startswith("body."):
+            _, block, rdb, conv = layer.split(".")
+            renamed[body.format(block=block, rdb=rdb[-1], conv=conv, kind=kind)] = tensor
+        else:
+            renamed[f"{layers.get(layer, layer)}.{kind}"] = tensor
+    return renamed
+
+
 def to_esrgan(state, num_blocks):
     """BasicSR names -> ESRGAN's ``model.N`` names (upsampling convs at 3, 6, ..., then HR, last)."""
     upsamples = sum(1 for key in state if re.fullmatch(r"conv_up\d\.weight", key))
     layers = {"conv_first": "model.0", "conv_body": f"model.1.sub.{num_blocks}"}
     layers |= {f"conv_up{step}": f"model.{3 * step}" for step in range(1, upsamples + 1)}
     layers |= {"conv_hr": f"model.{3 * upsamples + 2}", "conv_last": f"model.{3 * upsamples + 4}"}
-    renamed = {}
-    for key, tensor in state.items():
-        layer, kind = key.rsplit(".", 1)
-        if layer.startswith("body."):
-            _, block, rdb, conv = layer.split(".")
-            renamed[f"model.1.sub.{block}.RDB{rdb[-1]}.{conv}.0.{kind}"] = tensor
-        else:
-            renamed[f"{layers[layer]}.{kind}"] = tensor
-    return renamed
+    return _renamed(state, "model.1.sub.{block}.RDB{rdb}.{conv}.0.{kind}", layers)
 
 
 def to_mmsr(state):
     """BasicSR names -> mmsr's (``RRDB_trunk``, ``trunk_conv``, ``upconvN``, ``HRconv``)."""
     layers = {"conv_body": "trunk_conv", "conv_hr": "HRconv", "conv_up1": "upconv1", "conv_up2": "upconv2"}
-    renamed = {}
-    for key, tensor in state.items():
-        layer, kind = key.rsplit(".", 1)
-        if layer.startswith("body."):
-            _, block, rdb, conv = layer.split(".")
-            renamed[f"RRDB_trunk.{block}.RDB{rdb[-1]}.{conv}.{kind}"] = tensor
-        else:
-            renamed[f"{layers.get(layer, layer)}.{kind}"] = tensor
-    return renamed
+    return _renamed(state, "RRDB_trunk.{block}.RDB{rdb}.{conv}.{kind}", layers)
 
 
 def write_weights(tmp_path, naming, state, num_blocks):
