@@ -105,12 +105,12 @@ def _number(value: float, metric: str) -> str:
 
 def format_spread(per_seed: Sequence[Sequence[Result]], seeds: Sequence[int], metrics: Sequence[str]) -> str:
     """One row per method, each cell ``mean ± sd`` over the seeds."""
-    shown = [metric for metric in metrics if spreads(per_seed, metric)]
-    rows = [["method", *(HEADINGS.get(metric, metric) for metric in shown)]]
+    by_metric = {metric: found for metric in metrics if (found := spreads(per_seed, metric))}
+    rows = [["method", *(HEADINGS.get(metric, metric) for metric in by_metric)]]
     for result in per_seed[0]:
         cells = []
-        for metric in shown:
-            spread = spreads(per_seed, metric).get(result.variant.name)
+        for metric, found in by_metric.items():
+            spread = found.get(result.variant.name)
             cells.append("-" if spread is None else f"{_number(spread.mean, metric)} ± {_number(spread.sd, metric)}")
         rows.append([result.variant.label, *cells])
     title = f"mean ± sample standard deviation over {len(seeds)} seeds ({', '.join(map(str, seeds))})"
@@ -132,10 +132,11 @@ def format_margins(margins: Sequence[Margin], better_label: str, worse_label: st
 
 def write_spread(per_seed: Sequence[Sequence[Result]], seeds: Sequence[int], metrics: Sequence[str], path_stem: Path) -> tuple[Path, Path]:
     """One record per method and metric: mean, sd, min, max and each seed's value."""
+    by_metric = {metric: spreads(per_seed, metric) for metric in metrics}
     records = []
     for result in per_seed[0]:
         for metric in metrics:
-            spread = spreads(per_seed, metric).get(result.variant.name)
+            spread = by_metric[metric].get(result.variant.name)
             if spread is None:
                 continue
             records.append({
