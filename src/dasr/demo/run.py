@@ -48,11 +48,10 @@ from dasr.pipeline.ablation_variants import TABLE2_VARIANTS, Variant
 from dasr.pipeline.fit import FitData, fit
 from dasr.pipeline.seeds import (
     Margin,
+    each_seed,
     format_margins,
     format_spread,
     paired_margins,
-    seed_folder,
-    seeded_configs,
     spreads,
     write_spread,
 )
@@ -197,13 +196,10 @@ def run_demo_seeds(
     """:func:`run_demo` once per seed in ``OUT/seed-<s>`` (each resumes by itself, so the seeds
     may also run as separate processes first), then the spread over seeds and a verdict that
     calls DASR ahead only where its margin over the baseline is beyond that spread."""
-    configs = seeded_configs(config, seeds)
-    runs = []
-    for seed, seeded in zip(seeds, configs):
-        if show_progress:
-            print(f"demo: seed {seed} in {seed_folder(out, seed)}", flush=True)
-        runs.append(run_demo(seed_folder(out, seed), seeded, preset=preset, show_progress=show_progress,
-                             max_size=max_size))
+    runs = [
+        run_demo(folder, seeded, preset=preset, show_progress=show_progress, max_size=max_size)
+        for _, seeded, folder in each_seed(out, config, seeds, command="demo", show_progress=show_progress)
+    ]
     per_seed = [run.results for run in runs]
     spread_csv, spread_json = write_spread(per_seed, seeds, METRICS, Path(out) / METRICS_STEM)
     margins = paired_margins(per_seed, DASR.name, BASELINE.name, VERDICT_METRICS)

@@ -32,11 +32,10 @@ from dasr.pipeline.ablation_variants import (
     select_variants,
 )
 from dasr.pipeline.seeds import (
+    each_seed,
     format_margins,
     format_spread,
     paired_margins,
-    seed_folder,
-    seeded_configs,
     write_spread,
 )
 
@@ -177,10 +176,7 @@ def ablate_seeds(
     run, render, table_variants = _table(table)
     chosen = select_variants(table_variants, variants)
     per_seed, lines = [], []
-    for seed, seeded in zip(seeds, seeded_configs(config, seeds)):
-        folder = seed_folder(out, seed)
-        if show_progress:
-            print(f"ablate: seed {seed} in {folder}", flush=True)
+    for seed, seeded, folder in each_seed(out, config, seeds, command="ablate", show_progress=show_progress):
         results = run(seeded, data, folder, variants=chosen, show_progress=show_progress)
         write_table(results, folder / f"table{table}")
         per_seed.append(results)

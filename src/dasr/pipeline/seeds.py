@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,17 +29,24 @@ from dasr.files.tables import align_columns, finite_or_none, write_records
 from dasr.pipeline.ablate import Result
 
 
-def seed_folder(out: Path, seed: int) -> Path:
-    """Where one seed's run of a multi-seed command lives."""
-    return Path(out) / f"seed-{seed}"
-
-
 def seeded_configs(config: Config, seeds: Sequence[int]) -> list[Config]:
     """``config`` once per seed (``seed`` replaced). Repeated seeds are refused: they would count
     one draw twice and shrink the spread."""
     if len(set(seeds)) != len(seeds):
         raise DasrError(f"--seeds: each seed once, got {' '.join(map(str, seeds))}")
     return [replace(config, seed=seed) for seed in seeds]
+
+
+def each_seed(
+    out: Path, config: Config, seeds: Sequence[int], *, command: str, show_progress: bool
+) -> Iterator[tuple[int, Config, Path]]:
+    """``(seed, its configuration, its folder OUT/seed-<seed>)`` for every seed, saying which one
+    starts when progress is shown: the loop ``dasr demo`` and ``dasr ablate`` share."""
+    for seed, seeded in zip(seeds, seeded_configs(config, seeds)):
+        folder = Path(out) / f"seed-{seed}"
+        if show_progress:
+            print(f"{command}: seed {seed} in {folder}", flush=True)
+        yield seed, seeded, folder
 
 
 @dataclass(frozen=True)
