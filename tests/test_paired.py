@@ -13,7 +13,6 @@ from torch import nn
 
 from dasr.data.image_io import write_image
 from dasr.data.paired import (
-    PairedPatches,
     PairSource,
     generated_pairs,
     mean_map_value,
@@ -51,11 +50,22 @@ def check_aligned(sample: dict[str, torch.Tensor], scale: int) -> None:
     np.testing.assert_array_equal(sample["weight"][0].numpy(), weight_of(lr))
 
 
-def dataset(pairs, **overrides) -> PairedPatches:
-    options = dict(
-        hr_patch=8, scale=2, seed=0, stream=0, augment=True, small_images="pad", cache_mb=64
-    )
-    return PairedPatches(pairs, **(options | overrides))
+class PairSamples:
+    """Sample ``i`` of one pair list as the stage-2 sampler draws it from its ``PairSource``."""
+
+    def __init__(self, source: PairSource, augment: bool) -> None:
+        self.source, self.augment = source, augment
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.source.sample(index, self.augment)
+
+
+def dataset(
+    pairs, *, hr_patch=8, scale=2, seed=0, stream=0, augment=True, small_images="pad", cache_mb=64
+) -> PairSamples:
+    source = PairSource(pairs, lr_patch=hr_patch // scale, scale=scale, stream=stream, seed=seed,
+                        small_images=small_images, cache=ArrayCache(cache_mb * 2**20))
+    return PairSamples(source, augment)
 
 
 @pytest.mark.parametrize("scale", [1, 2, 4])

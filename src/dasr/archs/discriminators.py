@@ -31,6 +31,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from dasr.archs.inputs import check_image_batch
 from dasr.archs.registry import build_arch, register_arch
 from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
@@ -83,10 +84,7 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits ``(N, 1, H, W)`` for an input ``(N, in_channels, H, W)``."""
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{type(self).__name__} expects (N, {self.in_channels}, H, W), got shape {tuple(x.shape)}"
-            )
+        check_image_batch(x, type(self).__name__, self.in_channels)
         return self.net(x)
 
     def geometry(self) -> Geometry:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dasr.archs.inputs import check_image_batch
 from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
 from dasr.ops.receptive_field import Geometry, conv_stack_geometry
@@ -84,14 +85,7 @@ class DownsamplingNetwork(nn.Module):
         raise NotImplementedError
 
     def _check_input(self, x: Tensor) -> None:
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"{type(self).__name__} expects (N, 3, H, W), got shape {tuple(x.shape)}")
-        height, width = x.shape[-2:]
-        if height % self.factor or width % self.factor:
-            raise ValueError(
-                f"{type(self).__name__} downscales by {self.factor}: the input size {height}x{width} "
-                f"must be divisible by {self.factor}"
-            )
+        check_image_batch(x, type(self).__name__, 3, self.factor, "downscales by")
 
 
 @register_arch("dsn_paper")

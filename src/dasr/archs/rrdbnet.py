@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dasr.archs.inputs import check_image_batch
 from dasr.archs.registry import register_arch
 from dasr.errors import DasrError
 from dasr.ops.receptive_field import Geometry, compose, conv_stack_geometry
@@ -153,7 +154,7 @@ class RRDBNet(nn.Module):
         return [getattr(self, f"conv_up{index + 1}") for index in range(self.num_upsamples)]
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+        check_image_batch(x, "RRDBNet", self.in_channels, self.input_unshuffle, "unshuffles its input by")
         features = self.conv_first(F.pixel_unshuffle(x, self.input_unshuffle))
         features = features + self.conv_body(self.body(features))
         for conv in self.upsampling_convs():
@@ -185,13 +186,3 @@ class RRDBNet(nn.Module):
         )
         first, last = _input_window((first, last), trunk)
         return max(-first, last - (unshuffle - 1))
-
-    def _check_input(self, x: Tensor) -> None:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"RRDBNet expects (N, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
-        height, width = x.shape[-2:]
-        if height % self.input_unshuffle or width % self.input_unshuffle:
-            raise ValueError(
-                f"RRDBNet unshuffles its input by {self.input_unshuffle}: the input size "
-                f"{height}x{width} must be divisible by {self.input_unshuffle}"
-            )

@@ -58,14 +58,9 @@ def run(args: argparse.Namespace) -> int:
         list_images,
         output_stems,
     )
-    from dasr.degradations.pipeline import config_steps, preset_steps
     from dasr.engine.progress import progress
 
-    if args.scale not in SCALES:
-        raise DasrError(f"--scale must be one of {', '.join(map(str, SCALES))}, got {args.scale}")
-    if args.preset is not None and args.config is not None:
-        raise DasrError("give --preset or --config, not both")
-    steps = config_steps(args.config) if args.config else preset_steps(args.preset or DEFAULT_PRESET)
+    steps = _pipeline(args)
     if args.output.exists() and not args.output.is_dir():
         raise DasrError(f"--output: '{args.output}' exists and is not a folder")
     listed = list_images(args.input, "--input")
@@ -81,13 +76,7 @@ def run(args: argparse.Namespace) -> int:
         for path, others in clashes.items()
     ]
     readable = [path for path in readable if path not in clashes]
-    settings = {
-        "source": str(args.config) if args.config else args.preset or DEFAULT_PRESET,
-        "seed": args.seed,
-        "scale": args.scale,
-        "pairs": args.pairs,
-        "steps": [step.as_dict() for step in steps],
-    }
+    settings = _settings(args, steps)
     record_path = args.output / RECORD_NAME
     images = _previous_images(record_path, settings, args.overwrite)
     indices = {path: index for index, path in enumerate(listed)}  # unreadable files keep their place
@@ -114,6 +103,28 @@ def run(args: argparse.Namespace) -> int:
         f"skipped {len(readable) - written - len(failed)} existing" + (f", {len(failed)} failed" if failed else "")
     )
     return 1 if failed else 0
+
+
+def _pipeline(args: argparse.Namespace) -> tuple[Step, ...]:
+    """The degradation steps the options name, checked before any image is read."""
+    from dasr.degradations.pipeline import config_steps, preset_steps
+
+    if args.scale not in SCALES:
+        raise DasrError(f"--scale must be one of {', '.join(map(str, SCALES))}, got {args.scale}")
+    if args.preset is not None and args.config is not None:
+        raise DasrError("give --preset or --config, not both")
+    return config_steps(args.config) if args.config else preset_steps(args.preset or DEFAULT_PRESET)
+
+
+def _settings(args: argparse.Namespace, steps: tuple[Step, ...]) -> dict[str, Any]:
+    """What decides every output's bytes: a rerun reuses the files of a record with the same."""
+    return {
+        "source": str(args.config) if args.config else args.preset or DEFAULT_PRESET,
+        "seed": args.seed,
+        "scale": args.scale,
+        "pairs": args.pairs,
+        "steps": [step.as_dict() for step in steps],
+    }
 
 
 def _previous_images(record_path: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any]:

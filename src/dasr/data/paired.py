@@ -10,7 +10,6 @@ bicubic pairs of ``srn.pairs=bicubic`` need no list, the trainer downscales HR c
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from dasr.data.image_io import image_size, image_to_tensor
 from dasr.data.pairs import by_stem, no_partner, pair_by_stem
@@ -27,7 +25,6 @@ from dasr.data.unpaired import (
     ArrayCache,
     Draws,
     SmallImages,
-    check_patch_options,
     decode_rgb,
     keep_fitting,
     pad_widths,
@@ -42,52 +39,15 @@ Pair = tuple[Path, Path, Path | None]
 _LABEL = "paired LR"
 
 
-class PairedPatches(Dataset):
-    """Sample ``i``: ``{"lr": (3, p, p), "hr": (3, P, P), "weight": (1, p, p)}``, p = P / scale.
-
-    All three are cut at the same place (HR window = ``scale`` x LR window) with the same
-    flips/rotation; ``weight`` is all ones for a pair without a map. Within epoch ``i // n`` each
-    of the ``n`` pairs is used once, in an order seeded by ``(seed, stream)``. An HR larger than
-    ``scale`` x LR is cropped at the bottom/right, as ``dasr generate`` does. Endless, like
-    ``UnpairedPatches``.
-    """
-
-    def __init__(
-        self,
-        pairs: Sequence[Pair],
-        *,
-        hr_patch: int,
-        scale: int,
-        seed: int,
-        stream: int,
-        augment: bool,
-        small_images: SmallImages,
-        cache_mb: int,
-    ) -> None:
-        check_patch_options(hr_patch=hr_patch, scale=scale, seed=seed)
-        self._augment = augment
-        self._source = PairSource(
-            pairs,
-            lr_patch=hr_patch // scale,
-            scale=scale,
-            stream=stream,
-            seed=seed,
-            small_images=small_images,
-            cache=ArrayCache(cache_mb * 2**20),
-        )
-
-    def __len__(self) -> int:
-        return sys.maxsize
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self._source.sample(index, self._augment)
-
-
 class PairSource:
-    """One list of pairs: its epoch-wise order and its aligned crops (``PairedPatches``' samples).
+    """One list of pairs: its epoch-wise order and its aligned crops, for the stage-2 sampler.
 
-    A separate class so that the stage-2 sampler can share one cache across all its sources.
-    Sizes are checked from the file headers up front, not hours into training.
+    Sample ``i``: ``{"lr": (3, p, p), "hr": (3, P, P), "weight": (1, p, p)}``, ``P = scale * p``,
+    all cut at the same place with the same flips/rotation; ``weight`` is all ones for a pair
+    without a map. Within epoch ``i // n`` each of the ``n`` pairs is used once, in an order
+    seeded by ``(seed, stream)``. An HR larger than ``scale`` x LR is cropped at the bottom/right,
+    as ``dasr generate`` does. The sampler passes one cache to all its sources. Sizes are checked
+    from the file headers up front, not hours into training.
     """
 
     def __init__(

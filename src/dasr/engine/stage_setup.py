@@ -4,7 +4,7 @@ A stage is its networks, its batches and the loss of one iteration; everything e
 folder and what to resume from, determinism, device, precision, the seed, the optimizers with
 their schedules and loss scalers, the endless batches moved to the device) is the same for
 every stage and lives here, so that two stages cannot set it up differently: a stage calls
-:func:`open_stage`, builds its networks, :func:`make_trainable`, :func:`device_batches`, and
+:func:`open_stage`, builds its networks, :func:`make_trainable`, :class:`DeviceBatches`, and
 :func:`run_stage` with the loss of one iteration. The loop itself is
 :func:`dasr.engine.training_loop.run_training`.
 """
@@ -107,28 +107,35 @@ def make_trainable(
     )
 
 
-def device_batches(setup: StageSetup, dataset: Dataset, batch_size: int) -> Callable[[], dict[str, torch.Tensor]]:
-    """The next batch of ``dataset`` on the stage's device and memory layout, continuing after
-    the resumed iteration (batch ``b`` is the same in every run and on every process count)."""
-    config = setup.config
-    batches = patch_batches(
-        dataset,
-        batch_size=batch_size,
-        start_batch=setup.start,
-        num_workers=config.data.num_workers,
-        seed=config.seed,
-        rank=rank(),
-        world_size=world_size(),
-    )
-    layout = setup.layout
+class DeviceBatches:
+    """The next batch of a stage's dataset on its device and memory layout, continuing after the
+    resumed iteration (batch ``b`` is the same in every run and on every process count).
 
-    def next_batch() -> dict[str, torch.Tensor]:
-        return {
-            name: tensor.to(setup.device, non_blocking=True, memory_format=layout)
-            for name, tensor in next(batches).items()
+    ``last`` is the first sample of the latest batch, so that a stage's sample hook shows what
+    the networks have just trained on.
+    """
+
+    def __init__(self, setup: StageSetup, dataset: Dataset, batch_size: int) -> None:
+        config = setup.config
+        self._batches = patch_batches(
+            dataset,
+            batch_size=batch_size,
+            start_batch=setup.start,
+            num_workers=config.data.num_workers,
+            seed=config.seed,
+            rank=rank(),
+            world_size=world_size(),
+        )
+        self._device, self._layout = setup.device, setup.layout
+        self.last: dict[str, torch.Tensor] = {}
+
+    def __call__(self) -> dict[str, torch.Tensor]:
+        batch = {
+            name: tensor.to(self._device, non_blocking=True, memory_format=self._layout)
+            for name, tensor in next(self._batches).items()
         }
-
-    return next_batch
+        self.last = {name: tensor[:1] for name, tensor in batch.items()}
+        return batch
 
 
 def run_stage(

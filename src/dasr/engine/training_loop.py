@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from dasr.config.loader import config_from_dict, config_to_dict, diff_configs
 from dasr.config.schema import Config
@@ -140,76 +141,95 @@ def run_training(
     Ctrl-C once finishes the current iteration, saves a checkpoint and stops; the same command
     then resumes exactly. The hooks run on process 0 only.
     """
-    main = is_main_process()
+    loop = _Loop(run, config, checkpoint_format, trainable, hooks, main=is_main_process())
     start = 0
     if resume_state is not None:
         trainable.load_state_dict(resume_state)
         restore_rng_state(resume_state["rng"])
         start = int(resume_state["iteration"])
     reseed_other_processes(config.seed, start)
-    if main:
+    if loop.main:
         run.save_config(config)
-    every = config.train
-
-    def checkpoint(iteration: int) -> Path:
-        bad = trainable.first_non_finite()
-        if bad is not None:
-            raise DasrError(f"training diverged: '{bad}' holds NaN/Inf at iteration {iteration}; "
-                            "lower the learning rate or set a gradient clip, then resume")
-        check_replicas(trainable.modules, iteration)
-        if not main:
-            return run.last_checkpoint
-        state = {"format": checkpoint_format, "config": config_to_dict(config), "iteration": iteration,
-                 **trainable.state_dict(), "rng": capture_rng_state()}
-        return run.save_checkpoint(state, iteration, keep=every.keep_checkpoints)
-
     end = total_iters if stop_after is None else min(total_iters, stop_after)
     if start >= end:
-        return resume_state["source"] if resume_state is not None else checkpoint(start)
-
-    last = None
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
-    log_file = MetricLog(run.log_path, tensorboard_dir=run.tensorboard_dir, resume_step=start) if main else nullcontext()
+        return resume_state["source"] if resume_state is not None else loop.checkpoint(start)
+    log_file = MetricLog(run.log_path, tensorboard_dir=run.tensorboard_dir, resume_step=start) if loop.main else nullcontext()
     with log_file as log, stop_requested() as requested:
-        bar = progress(total=total_iters, initial=start, desc=desc, enabled=show_progress and main)
+        bar = progress(total=total_iters, initial=start, desc=desc, enabled=show_progress and loop.main)
         try:
-            for iteration in range(start + 1, end + 1):
-                losses = step(iteration)
-                step_schedulers(trainable)
-                for name, value in losses.items():
-                    sums[name] = sums[name] + value if name in sums else value
-                count += 1
-                bar.update(1)
-                if iteration % every.log_every == 0 or iteration == end:
-                    totals = mean_over_processes(sums)
-                    means = {name: float(total) / count for name, total in totals.items()}
-                    means["lr"] = next(iter(trainable.optimizers.values())).param_groups[0]["lr"]
-                    if log is not None:
-                        log.log(iteration, means, phase=hooks.phase(iteration))
-                    bar.set_postfix({name: f"{value:.4g}" for name, value in means.items() if name != "lr"})
-                    sums, count = {}, 0
-                if main and (iteration % every.sample_every == 0 or iteration == end):
-                    hooks.sample(iteration)
-                validating = hooks.validate is not None and (iteration % every.val_every == 0 or iteration == end)
-                metrics = None
-                if main and validating:
-                    metrics = hooks.validate(iteration)
-                    log.log(iteration, metrics, phase="val")
-                # Every process votes after process 0's validation, so none runs ahead into the
-                # next iteration's collectives while process 0 validates.
-                stop = any_process(requested())
-                if validating or iteration % every.checkpoint_every == 0 or iteration == end or stop:
-                    last = checkpoint(iteration)
-                    if main and hooks.checkpointed is not None:
-                        hooks.checkpointed(iteration, last, metrics)
-                if stop:
-                    barrier()  # torchrun ends every process once one exits: let process 0 finish writing
-                    raise KeyboardInterrupt
+            last = loop.iterate(range(start + 1, end + 1), step, log, bar, requested)
         finally:
             bar.close()
     barrier()  # the last checkpoint is complete before any process returns its path
     return last
+
+
+@dataclass
+class _Loop:
+    """What every iteration of one run refers to, so that the loop reads as its steps: train,
+    log, sample, validate, checkpoint."""
+
+    run: RunDir
+    config: Config
+    checkpoint_format: str
+    trainable: Trainable
+    hooks: LoopHooks
+    main: bool
+
+    def checkpoint(self, iteration: int) -> Path:
+        """Save the state after ``iteration`` (process 0 writes, every process checks): weights
+        holding NaN/Inf are refused, so a diverged run never replaces a good checkpoint."""
+        bad = self.trainable.first_non_finite()
+        if bad is not None:
+            raise DasrError(f"training diverged: '{bad}' holds NaN/Inf at iteration {iteration}; "
+                            "lower the learning rate or set a gradient clip, then resume")
+        check_replicas(self.trainable.modules, iteration)
+        if not self.main:
+            return self.run.last_checkpoint
+        state = {"format": self.checkpoint_format, "config": config_to_dict(self.config), "iteration": iteration,
+                 **self.trainable.state_dict(), "rng": capture_rng_state()}
+        return self.run.save_checkpoint(state, iteration, keep=self.config.train.keep_checkpoints)
+
+    def iterate(self, iterations: range, step: Callable[[int], dict[str, torch.Tensor]], log: MetricLog | None,
+                bar: tqdm, requested: Callable[[], bool]) -> Path:
+        """Train ``iterations``, logging, sampling, validating and checkpointing on schedule (and
+        always after the last); returns the last checkpoint."""
+        every, end = self.config.train, iterations[-1]
+        last = None
+        sums: dict[str, torch.Tensor] = {}  # tensors: only a log line waits for the device
+        count = 0
+        for iteration in iterations:
+            for name, value in step(iteration).items():
+                sums[name] = sums[name] + value if name in sums else value
+            count += 1
+            step_schedulers(self.trainable)
+            bar.update(1)
+            if iteration % every.log_every == 0 or iteration == end:
+                totals = mean_over_processes(sums)
+                means = {name: float(total) / count for name, total in totals.items()}
+                means["lr"] = next(iter(self.trainable.optimizers.values())).param_groups[0]["lr"]
+                if log is not None:
+                    log.log(iteration, means, phase=self.hooks.phase(iteration))
+                bar.set_postfix({name: f"{value:.4g}" for name, value in means.items() if name != "lr"})
+                sums, count = {}, 0
+            if self.main and (iteration % every.sample_every == 0 or iteration == end):
+                self.hooks.sample(iteration)
+            validating = self.hooks.validate is not None and (iteration % every.val_every == 0 or iteration == end)
+            metrics = None
+            if self.main and validating:
+                metrics = self.hooks.validate(iteration)
+                log.log(iteration, metrics, phase="val")
+            # Every process votes after process 0's validation, so none runs ahead into the
+            # next iteration's collectives while process 0 validates.
+            stop = any_process(requested())
+            if validating or iteration % every.checkpoint_every == 0 or iteration == end or stop:
+                last = self.checkpoint(iteration)
+                if self.main and self.hooks.checkpointed is not None:
+                    self.hooks.checkpointed(iteration, last, metrics)
+            if stop:
+                barrier()  # torchrun ends every process once one exits: let process 0 finish writing
+                raise KeyboardInterrupt
+        return last
 
 
 def step_schedulers(trainable: Trainable) -> None:

@@ -3,9 +3,10 @@ docstring), and producing those SR images first from a model and LR images when 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import piq
 import torch
@@ -45,16 +46,7 @@ def evaluate_pairs(
     if not pairs:
         raise DasrError("there are no image pairs to evaluate")
     network, lpips_notice = load_lpips(lpips, device)
-    images = []
-    with progress_bar(len(pairs), desc="eval", enabled=progress) as bar:
-        for pair in pairs:
-            # On the device: SSIM's float64 filtering takes seconds per 2K image on a CPU.
-            sr, hr = (read_rgb_tensor(path).to(device) for path in (pair.sr, pair.hr))
-            values, cropped = score_sr(
-                sr, hr, scale=scale, crop_border=crop_border, labels=(f"'{pair.sr}'", f"'{pair.hr}'"), lpips=network
-            )
-            images.append(ImageScores(pair.name, pair.sr, pair.hr, cropped, values))
-            bar.update()
+    images = _score_pairs(pairs, scale=scale, crop_border=crop_border, lpips=network, device=device, progress=progress)
     without_ms_ssim = sum("ms_ssim" not in image.values for image in images)
     if without_ms_ssim:
         images = [replace(image, values={k: v for k, v in image.values.items() if k != "ms_ssim"}) for image in images]
@@ -65,16 +57,7 @@ def evaluate_pairs(
     )
     return EvaluationReport(
         images,
-        protocol={
-            "scale": scale,
-            "crop_border": crop_border,
-            "values": "8-bit (both images rounded to multiples of 1/255)",
-            "psnr_ssim": "RGB, and Y of BT.601 YCbCr (studio range, as MATLAB rgb2ycbcr)",
-            "ssim_window": "11x11 Gaussian, sigma 1.5, valid region only",
-            "lpips": f"{LPIPS_NAME}, inputs in [-1, 1], whole image" if network is not None else None,
-            "haarpsi_ms_ssim_gmsd": f"piq {piq.__version__} defaults, RGB in [0, 1], border cropped",
-            "hf": "mean |LH|, |HL|, |HH| of the one-level Haar transform, RGB, 8-bit levels, border cropped",
-        },
+        protocol=_protocol(scale, crop_border, with_lpips=network is not None),
         distances=distances,
         notices=[
             notice
@@ -86,6 +69,36 @@ def evaluate_pairs(
             if notice
         ],
     )
+
+
+def _score_pairs(pairs: Sequence[Pair], *, scale: int, crop_border: int, lpips: Callable[..., torch.Tensor] | None,
+                 device: torch.device, progress: bool) -> list[ImageScores]:
+    """Each pair's scores, computed on ``device``: SSIM's float64 filtering takes seconds per 2K
+    image on a CPU."""
+    images = []
+    with progress_bar(len(pairs), desc="eval", enabled=progress) as bar:
+        for pair in pairs:
+            sr, hr = (read_rgb_tensor(path).to(device) for path in (pair.sr, pair.hr))
+            values, cropped = score_sr(
+                sr, hr, scale=scale, crop_border=crop_border, labels=(f"'{pair.sr}'", f"'{pair.hr}'"), lpips=lpips
+            )
+            images.append(ImageScores(pair.name, pair.sr, pair.hr, cropped, values))
+            bar.update()
+    return images
+
+
+def _protocol(scale: int, crop_border: int, *, with_lpips: bool) -> dict[str, Any]:
+    """How the figures were computed, saved with them: two tables compare only when these agree."""
+    return {
+        "scale": scale,
+        "crop_border": crop_border,
+        "values": "8-bit (both images rounded to multiples of 1/255)",
+        "psnr_ssim": "RGB, and Y of BT.601 YCbCr (studio range, as MATLAB rgb2ycbcr)",
+        "ssim_window": "11x11 Gaussian, sigma 1.5, valid region only",
+        "lpips": f"{LPIPS_NAME}, inputs in [-1, 1], whole image" if with_lpips else None,
+        "haarpsi_ms_ssim_gmsd": f"piq {piq.__version__} defaults, RGB in [0, 1], border cropped",
+        "hf": "mean |LH|, |HL|, |HH| of the one-level Haar transform, RGB, 8-bit levels, border cropped",
+    }
 
 
 def super_resolve_folder(

@@ -5,13 +5,8 @@ domain-distance map, Eq. 6), resized to the resolution it weights; see
 :func:`dasr.losses.content.weighted_mean` for the normalisation.
 """
 
-from dasr.losses.content import WeightedL1Loss, weighted_l1, weighted_mean
-from dasr.losses.gan import (
-    DiscriminatorAdversarialLoss,
-    GeneratorAdversarialLoss,
-    discriminator_adversarial_loss,
-    generator_adversarial_loss,
-)
+from dasr.losses.content import weighted_l1, weighted_mean
+from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
 from dasr.losses.perceptual import (
     VGG19_LAYERS,
     LPIPSLoss,
@@ -22,12 +17,9 @@ from dasr.losses.perceptual import (
 
 __all__ = [
     "VGG19_LAYERS",
-    "DiscriminatorAdversarialLoss",
-    "GeneratorAdversarialLoss",
     "LPIPSLoss",
     "PerceptualLoss",
     "VGGFeatures",
-    "WeightedL1Loss",
     "build_perceptual_loss",
     "discriminator_adversarial_loss",
     "generator_adversarial_loss",

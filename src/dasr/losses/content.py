@@ -7,7 +7,7 @@ says: ``L_con = mean(w ⊙ |SR(y^g) - x|)``. Stage 1 uses the same loss with no 
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 
 def weighted_mean(values: Tensor, weight: Tensor | None = None) -> Tensor:
@@ -47,10 +47,3 @@ def weighted_l1(pred: Tensor, target: Tensor, weight: Tensor | None = None) -> T
     """``mean(weight * |pred - target|)``, normalised as described in :func:`weighted_mean`."""
     _check_pair(pred, target)
     return weighted_mean((pred - target).abs(), weight)
-
-
-class WeightedL1Loss(nn.Module):
-    """Module form of :func:`weighted_l1`."""
-
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:
-        return weighted_l1(pred, target, weight)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 
 def _bce_with_target(logits: Tensor, target: float, name: str) -> Tensor:
@@ -36,17 +36,3 @@ def discriminator_adversarial_loss(real_logits: Tensor, fake_logits: Tensor) -> 
     return _bce_with_target(real_logits, 1.0, "real_logits") + _bce_with_target(
         fake_logits, 0.0, "fake_logits"
     )
-
-
-class GeneratorAdversarialLoss(nn.Module):
-    """Module form of :func:`generator_adversarial_loss`."""
-
-    def forward(self, fake_logits: Tensor) -> Tensor:
-        return generator_adversarial_loss(fake_logits)
-
-
-class DiscriminatorAdversarialLoss(nn.Module):
-    """Module form of :func:`discriminator_adversarial_loss`."""
-
-    def forward(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        return discriminator_adversarial_loss(real_logits, fake_logits)

@@ -101,13 +101,8 @@ def upscale_tiled(
     plain whole-image forward (BasicSR, Real-ESRGAN): the same output where one tile covers the
     image, a darker frame than ``reflect`` near the border.
     """
-    if border not in BORDERS:
-        raise DasrError(f"border padding must be one of {', '.join(BORDERS)}, got '{border}'")
     device = torch.device(device)
-    if lr.ndim != 4 or lr.shape[0] != 1 or lr.device.type != "cpu":
-        raise ValueError(f"expected one CPU image (1, C, h, w), got {tuple(lr.shape)} on {lr.device}")
-    if dtype == torch.float16 and device.type == "cpu":
-        raise ValueError("float16 on the CPU is slow and inaccurate; use float32 or bfloat16")
+    _check_request(lr, device, dtype, border)
     alignment = network.tile_alignment()
     if overlap is None:
         overlap = DEFAULT_OVERLAP * alignment
@@ -139,6 +134,17 @@ def upscale_tiled(
         smaller = max(floor, round_up(tile // 2, alignment))
         warnings.warn(f"out of memory on {device} with tiles of {tile} pixels; retrying with {smaller}", stacklevel=2)
         tile = smaller
+
+
+def _check_request(lr: Tensor, device: torch.device, dtype: torch.dtype, border: str) -> None:
+    """Refuse, before any work, what tiling does not do: a batch or a device tensor (the image
+    stays in CPU memory), float16 on the CPU (slow and inaccurate), an unknown border."""
+    if border not in BORDERS:
+        raise DasrError(f"border padding must be one of {', '.join(BORDERS)}, got '{border}'")
+    if lr.ndim != 4 or lr.shape[0] != 1 or lr.device.type != "cpu":
+        raise ValueError(f"expected one CPU image (1, C, h, w), got {tuple(lr.shape)} on {lr.device}")
+    if dtype == torch.float16 and device.type == "cpu":
+        raise ValueError("float16 on the CPU is slow and inaccurate; use float32 or bfloat16")
 
 
 def auto_tile(network: SRNetwork, device: torch.device, dtype: torch.dtype = torch.float32) -> int:

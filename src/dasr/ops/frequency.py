@@ -116,10 +116,6 @@ class FrequencyFilter(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return high_frequency(x, self.kind)
 
-    def lowpass(self, x: Tensor) -> Tensor:
-        """The complementary :func:`low_frequency` part, for the low-pass content loss."""
-        return low_frequency(x, self.kind)
-
     def out_channels(self, in_channels: int) -> int:
         return 3 * in_channels if self.kind == "wavelet" else in_channels
 

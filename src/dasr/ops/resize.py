@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from dasr.ops.receptive_field import IDENTITY, Geometry
 
@@ -90,21 +90,3 @@ def bicubic_geometry(scale: int) -> Geometry:
     first = (scale - 1) // 2 - 2 * scale + 1
     last = -(-(scale - 1) // 2) + 2 * scale - 1
     return Geometry(size=last - first + 1, stride=scale, padding=-first)
-
-
-class BicubicDownscale(nn.Module):
-    """Module form of :func:`bicubic_downscale`."""
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        _check_scale(scale)
-        self.scale = scale
-
-    def forward(self, x: Tensor) -> Tensor:
-        return bicubic_downscale(x, self.scale)
-
-    def geometry(self) -> Geometry:
-        return bicubic_geometry(self.scale)
-
-    def extra_repr(self) -> str:
-        return f"scale={self.scale}"

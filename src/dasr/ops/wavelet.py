@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from dasr.ops.receptive_field import Geometry
 
@@ -53,13 +53,3 @@ def haar_dwt(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     bands = F.conv2d(x, weight, stride=2, groups=channels)
     ll, lh, hl, hh = bands.unflatten(1, (channels, 4)).unbind(2)
     return ll, lh, hl, hh
-
-
-class HaarDWT(nn.Module):
-    """Module form of :func:`haar_dwt`, for use inside ``nn.Sequential`` and hooks."""
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        return haar_dwt(x)
-
-    def geometry(self) -> Geometry:
-        return HAAR_GEOMETRY

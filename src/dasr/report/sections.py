@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 
 from dasr.config.loader import config_to_dict, diff_configs, list_presets, load_config
-from dasr.config.schema import Config
+from dasr.config.schema import Config, DSNConfig, SRNConfig
 from dasr.data.pairs_folder import MANIFEST_NAME, PairPaths, read_manifest
 from dasr.report.curves import stage_charts
 from dasr.report.images import fit_within, img_tag, load_rgb
@@ -40,26 +40,27 @@ def config_body(source: RunSource) -> str:
         srn = source.srn.config.srn
         rows += [(f"Table 2: {key}", f"{getattr(srn, key)}: {meaning[getattr(srn, key)]}")
                  for key, meaning in _TABLE2.items()]
-        rows += [
-            ("SR network", (f"RRDBNet: num_blocks {srn.num_blocks}, num_features {srn.num_features}, "
-                            f"growth_channels {srn.growth_channels}")),
-            ("SR discriminator", f"{srn.discriminator}, {srn.filter} space, norm {srn.disc_norm}"),
-            ("SR perceptual loss", srn.perceptual),
-            ("stage 2 iterations", _progress(source.srn, srn.pretrain_iters, srn.iters)),
-        ]
+        network = (f"RRDBNet: num_blocks {srn.num_blocks}, num_features {srn.num_features}, "
+                   f"growth_channels {srn.growth_channels}")
+        rows += [("SR network", network), *_stage_rows("SR", "stage 2", source.srn, srn)]
     if source.dsn is not None:
         dsn = source.dsn.config.dsn
-        rows += [
-            ("DSN", (f"arch {dsn.arch}: num_blocks {dsn.num_blocks}, num_features {dsn.num_features}, "
-                     f"input {dsn.input}")),
-            ("DSN discriminator", f"{dsn.discriminator}, {dsn.filter} space, norm {dsn.disc_norm}"),
-            ("DSN perceptual loss", dsn.perceptual),
-            ("stage 1 iterations", _progress(source.dsn, dsn.pretrain_iters, dsn.iters)),
-        ]
+        network = f"arch {dsn.arch}: num_blocks {dsn.num_blocks}, num_features {dsn.num_features}, input {dsn.input}"
+        rows += [("DSN", network), *_stage_rows("DSN", "stage 1", source.dsn, dsn)]
     preset, recorded = (source.preset, True) if source.preset in list_presets() else (_closest_preset(config), False)
     rows.insert(2, ("preset", preset if recorded else f"{preset} (closest; the run did not record its preset)"))
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="config">{table}</table>' + _differences(config, preset)
+
+
+def _stage_rows(prefix: str, stage_name: str, stage: Stage, settings: DSNConfig | SRNConfig) -> list[tuple[str, str]]:
+    """The rows both training stages have, after their network: discriminator, perceptual loss,
+    progress."""
+    return [
+        (f"{prefix} discriminator", f"{settings.discriminator}, {settings.filter} space, norm {settings.disc_norm}"),
+        (f"{prefix} perceptual loss", settings.perceptual),
+        (f"{stage_name} iterations", _progress(stage, settings.pretrain_iters, settings.iters)),
+    ]
 
 
 def _progress(stage: Stage, pretrain: int, iters: int) -> str:

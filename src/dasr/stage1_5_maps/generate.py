@@ -143,6 +143,15 @@ def _load_entries(manifest: Path, header: dict[str, Any]) -> dict[str, dict[str,
     return previous.images
 
 
+def _make_folders(out_dir: Path) -> None:
+    """The output folders, or one line naming ``--out`` when they cannot be made (read-only)."""
+    try:
+        for folder in ("lr", "maps", "heatmaps"):
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DasrError(f"--out: cannot create '{out_dir}': {error.strerror}") from None
+
+
 def _write_manifest(manifest: Path, header: dict[str, Any], entries: dict[str, dict[str, Any]]) -> None:
     with atomic_write(manifest, "w") as handle:
         json.dump({**header, "images": [entries[stem] for stem in sorted(entries)]}, handle, indent=1)
@@ -215,11 +224,7 @@ def generate_pairs(
     for module in (nets.generator, nets.discriminator, nets.freq_filter):
         module.to(device).eval()
     manifest = out_dir / MANIFEST_NAME
-    try:
-        for folder in ("lr", "maps", "heatmaps"):
-            (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DasrError(f"--out: cannot create '{out_dir}': {error.strerror}") from None
+    _make_folders(out_dir)
     entries = _load_entries(manifest, nets.header)
 
     todo = [

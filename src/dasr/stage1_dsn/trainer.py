@@ -18,21 +18,21 @@ from dasr.archs.modes import eval_mode
 from dasr.config.schema import Config
 from dasr.data.unpaired import UnpairedPatches
 from dasr.engine.acceleration import prepare_network
-from dasr.engine.distributed import (
-    is_main_process,
-)
+from dasr.engine.distributed import is_main_process
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
 from dasr.engine.stage_setup import (
-    device_batches,
+    DeviceBatches,
+    StageSetup,
     make_trainable,
     open_stage,
     run_stage,
 )
+from dasr.engine.training_loop import Trainable
 from dasr.files.checkpoint import DSN_CHECKPOINT
 from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_downscale
-from dasr.stage1_dsn.networks import build_dsn_networks
+from dasr.stage1_dsn.networks import DSNBundle, build_dsn_networks
 from dasr.stage1_dsn.step import DSNTrainer
 from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator, format_validation
 
@@ -88,29 +88,14 @@ def train_dsn(
     bundle = build_dsn_networks(config)
     generator = bundle.generator.to(device).train()
     discriminator = bundle.discriminator.to(device).train()
-    perceptual = build_perceptual_loss(settings.perceptual, settings.perceptual_layer, settings.vgg_weights)
     total_iters = settings.pretrain_iters + settings.iters
     trainable = make_trainable(setup, {"generator": generator, "discriminator": discriminator},
                                {"params": generator, "discriminator": discriminator}, settings, total_iters=total_iters)
-    trainer = DSNTrainer(
-        prepare_network(generator, config.train),
-        prepare_network(discriminator, config.train),
-        bundle.freq_filter.to(device),
-        perceptual.to(device) if perceptual is not None else None,
-        trainable.optimizers["generator"],
-        trainable.optimizers["discriminator"],
-        settings,
-        config.scale,
-        setup.precision,
-        trainable.scalers["generator"],
-        trainable.scalers["discriminator"],
-    )
-    next_batch = device_batches(setup, unpaired_patches(config, data), settings.batch_size)
-    last_hr: list[torch.Tensor] = []
+    trainer = step_trainer(setup, bundle, trainable)
+    batches = DeviceBatches(setup, unpaired_patches(config, data), settings.batch_size)
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
-        batch = next_batch()
-        last_hr[:] = [batch["hr"][:1]]
+        batch = batches()
         return trainer.step(batch["hr"], batch["lr"], adversarial=iteration > settings.pretrain_iters,
                             iteration=iteration)
 
@@ -126,11 +111,32 @@ def train_dsn(
         step,
         pretrain_iters=settings.pretrain_iters,
         total_iters=total_iters,
-        sample=lambda iteration: save_sample(run, iteration, last_hr[0], generator, config.scale),
+        sample=lambda iteration: save_sample(run, iteration, batches.last["hr"], generator, config.scale),
         validate=validate if validation is not None else None,
         desc="train-dsn",
         stop_after=stop_after,
         show_progress=show_progress,
+    )
+
+
+def step_trainer(setup: StageSetup, bundle: DSNBundle, trainable: Trainable) -> DSNTrainer:
+    """One stage-1 iteration: the networks of ``bundle`` (already on the device) in their DDP or
+    compiled form, the perceptual loss, and the optimizers and loss scalers of ``trainable``."""
+    config = setup.config
+    settings = config.dsn
+    perceptual = build_perceptual_loss(settings.perceptual, settings.perceptual_layer, settings.vgg_weights)
+    return DSNTrainer(
+        prepare_network(bundle.generator, config.train),
+        prepare_network(bundle.discriminator, config.train),
+        bundle.freq_filter.to(setup.device),
+        perceptual.to(setup.device) if perceptual is not None else None,
+        trainable.optimizers["generator"],
+        trainable.optimizers["discriminator"],
+        settings,
+        config.scale,
+        setup.precision,
+        trainable.scalers["generator"],
+        trainable.scalers["discriminator"],
     )
 
 

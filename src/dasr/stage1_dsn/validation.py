@@ -62,8 +62,6 @@ TRUE_DEGRADATION_SEED = 1_000_003
 """``dasr degrade`` seed of the true-degradation probe: not one a user would pick, so the probe is
 another realisation of the declared degradation, never the real LR's own noise draws (which
 would make the reference look perfect)."""
-PROBES = ("bicubic", "blur", "noise")
-"""Probes made from the HR for the discriminator check; ``true`` joins them when declared."""
 VAL_DEGRADATION_OPTION = "dsn.val_degradation"
 LOGGED_DISTANCES = ("jsd_haar", "jsd_residual", "hf", "hf_ratio")
 """The distribution figures a validation reports, each also for the reference rows (the curves

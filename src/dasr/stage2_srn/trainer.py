@@ -3,8 +3,8 @@
 Like stage 1, everything that decides the next iteration is in the checkpoint (generator, its
 EMA, discriminator, optimizers, schedulers, RNG states, iteration) and data sampling is a pure
 function of (seed, sample index), so stopping and resuming gives the weights of an
-uninterrupted run. ``checkpoints/best.pth`` is the validated checkpoint with the best PSNR.
-Under ``torchrun`` each process trains on its share of every batch (``dasr.engine.distributed``).
+uninterrupted run, also when ``torchrun`` splits every batch among processes as in stage 1.
+``checkpoints/best.pth`` is the validated checkpoint with the best PSNR.
 """
 
 from __future__ import annotations
@@ -19,25 +19,24 @@ from dasr.config.schema import Config, SRNConfig
 from dasr.data.paired import generated_pairs, mean_map_value, real_pairs
 from dasr.data.stage2 import Stage2Patches
 from dasr.engine.acceleration import prepare_network
-from dasr.engine.distributed import (
-    is_main_process,
-)
+from dasr.engine.distributed import is_main_process
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
 from dasr.engine.stage_setup import (
+    DeviceBatches,
     StageSetup,
-    device_batches,
     make_trainable,
     open_stage,
     run_stage,
 )
+from dasr.engine.training_loop import Trainable
 from dasr.errors import DasrError
 from dasr.files.checkpoint import SRN_CHECKPOINT
 from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_upscale
 from dasr.stage2_srn.ema import ModelEMA
-from dasr.stage2_srn.networks import build_srn_networks
+from dasr.stage2_srn.networks import SRNBundle, build_srn_networks
 from dasr.stage2_srn.step import SRNTrainer, judges_real_lr
 from dasr.stage2_srn.validation import SRNValidator, offline_lpips
 
@@ -172,7 +171,6 @@ def train_srn(
     generator = bundle.generator.to(device).train()
     discriminator = None if bundle.discriminator is None else bundle.discriminator.to(device).train()
     ema = ModelEMA(generator, srn.ema_decay)  # a copy of the plain network, before any wrapping
-    perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
     total_iters = srn.pretrain_iters + srn.iters
     trainable = make_trainable(
         setup,
@@ -181,30 +179,14 @@ def train_srn(
         srn,
         total_iters=total_iters,
     )
-    trainer = SRNTrainer(
-        prepare_network(generator, config.train),
-        None if discriminator is None else prepare_network(discriminator, config.train),
-        None if bundle.freq_filter is None else bundle.freq_filter.to(device),
-        None if perceptual is None else perceptual.to(device),
-        trainable.optimizers["generator"],
-        trainable.optimizers.get("discriminator"),
-        ema,
-        srn,
-        config.scale,
-        setup.precision,
-        trainable.scalers["generator"],
-        trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
-    )
-    next_batch = device_batches(setup, dataset, srn.batch_size)
-    last_batch: list[dict[str, torch.Tensor]] = []
+    trainer = step_trainer(setup, bundle, ema, trainable)
+    batches = DeviceBatches(setup, dataset, srn.batch_size)
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
-        batch = next_batch()
-        last_batch[:] = [{name: tensor[:1] for name, tensor in batch.items()}]
-        return trainer.step(batch, adversarial=iteration > srn.pretrain_iters, iteration=iteration)
+        return trainer.step(batches(), adversarial=iteration > srn.pretrain_iters, iteration=iteration)
 
     def sample(iteration: int) -> None:
-        save_training_sample(run.samples_dir / f"iter_{iteration:07d}.png", trainer, ema.model, last_batch[0])
+        save_training_sample(run.samples_dir / f"iter_{iteration:07d}.png", trainer, ema.model, batches.last)
 
     validate, checkpointed = validation_hooks(data, setup, ema)
 
@@ -220,6 +202,29 @@ def train_srn(
         desc="train-srn",
         stop_after=stop_after,
         show_progress=show_progress,
+    )
+
+
+def step_trainer(setup: StageSetup, bundle: SRNBundle, ema: ModelEMA, trainable: Trainable) -> SRNTrainer:
+    """One stage-2 iteration: the networks of ``bundle`` (already on the device) in their DDP or
+    compiled form, the perceptual loss, the EMA, and the optimizers and loss scalers of
+    ``trainable`` (a run without discriminator gets a scaler that is never used)."""
+    config = setup.config
+    srn = config.srn
+    perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
+    return SRNTrainer(
+        prepare_network(bundle.generator, config.train),
+        None if bundle.discriminator is None else prepare_network(bundle.discriminator, config.train),
+        None if bundle.freq_filter is None else bundle.freq_filter.to(setup.device),
+        None if perceptual is None else perceptual.to(setup.device),
+        trainable.optimizers["generator"],
+        trainable.optimizers.get("discriminator"),
+        ema,
+        srn,
+        config.scale,
+        setup.precision,
+        trainable.scalers["generator"],
+        trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
     )
 
 
