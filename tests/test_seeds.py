@@ -102,7 +102,7 @@ def test_demo_seeds_runs_each_seed_in_its_folder_and_judges_beyond_the_spread(tm
                    Result(DASR, {"psnr": dasr_psnr[config.seed], "ssim": 0.62 + 0.001 * config.seed,
                                  "haarpsi": 0.64, "hf": 2.2, "hf_hr": 4.9})]
         assert out == tmp_path / f"seed-{config.seed}"
-        return DemoResult(results, f"table of seed {config.seed}", "", out / "m.csv", out / "m.json", out / "r.html")
+        return DemoResult(results, f"table of seed {config.seed}", "", "stage 1", out / "m.csv", out / "m.json", out / "r.html")
 
     monkeypatch.setattr(demo_run, "run_demo", fake_demo)
     assert main(["demo", "--out", str(tmp_path), "--seeds", "0", "1", "2"]) == 0

@@ -1,4 +1,4 @@
-"""``dasr demo``: the whole method on photos shipped with scikit-image, one command, no data needed."""
+"""``dasr demo``: the whole method on wallpapers shipped in the package, one command, no data needed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="train DASR and a bicubic-pairs baseline on bundled photos and compare them",
-        description="Build a small unpaired data set from scikit-image's sample photos (one half of "
+        description="Build a small unpaired data set from the wallpapers shipped with dasr (one half of "
         "each photo as clean HR, the other half through one phone camera as real LR, held-back "
         "photos through the same camera as validation pairs), train DASR "
         "(OUT/dasr) and the same SR network on bicubic pairs (OUT/bicubic-baseline), and compare "
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_seeds(args)
     result = run_demo(args.out, config_from_args(args), preset=args.preset)
     print(result.table)
+    print(result.stage1)
     print(result.verdict)
     print(f"metrics: {result.metrics_csv}")
     print(f"report: {result.report}")
@@ -54,6 +55,7 @@ def _run_seeds(args: argparse.Namespace) -> int:
     result = run_demo_seeds(args.out, config_from_args(args), args.seeds, preset=args.preset)
     for seed, run in zip(args.seeds, result.runs):
         print(f"seed {seed}: {run.table}")
+        print(run.stage1)
     print(result.spread)
     print(result.margins)
     print(result.verdict)

@@ -1,4 +1,4 @@
-"""``dasr demo``: the whole method on photos shipped with scikit-image, with no download.
+"""``dasr demo``: the whole method on wallpapers shipped in the package, with no download.
 
 ``dataset`` builds the unpaired training set and the validation pairs from those photos;
 ``run`` trains DASR and the bicubic-pairs baseline on them and compares both with bicubic
