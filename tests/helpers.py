@@ -8,6 +8,7 @@ a change to a trainer's interface breaks only the tests that build that trainer.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -239,8 +240,8 @@ def make_dsn_trainer(config: Config) -> DSNTrainer:
     settings = config.dsn
     return DSNTrainer(
         bundle.generator, bundle.discriminator, bundle.freq_filter, None,
-        torch.optim.Adam(bundle.generator.parameters(), lr=1e-3),
-        torch.optim.Adam(bundle.discriminator.parameters(), lr=1e-3),
+        torch.optim.Adam(bundle.generator.parameters(), lr=1e-3, fused=True),
+        torch.optim.Adam(bundle.discriminator.parameters(), lr=1e-3, fused=True),
         settings, config.scale,
     )
 
@@ -292,14 +293,14 @@ def make_srn_trainer(*overrides: str, perceptual: nn.Module | None = None, sgd: 
     generator = StubGenerator()
     adversarial = srn.adversarial != "none"
     discriminator = StubDiscriminator() if adversarial else None
-    optimizer = torch.optim.SGD if sgd else torch.optim.Adam
+    optimizer = torch.optim.SGD if sgd else functools.partial(torch.optim.Adam, fused=True)  # as the stages build it
     return SRNTrainer(
         generator,
         discriminator,
         FrequencyFilter("rgb") if adversarial else None,
         perceptual,
         optimizer(generator.parameters(), lr=1.0 if sgd else 1e-2),
-        torch.optim.Adam(discriminator.parameters(), lr=1e-2) if adversarial else None,
+        torch.optim.Adam(discriminator.parameters(), lr=1e-2, fused=True) if adversarial else None,
         ModelEMA(generator, srn.ema_decay),
         srn,
         STUB_SCALE,

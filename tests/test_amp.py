@@ -134,13 +134,14 @@ def test_an_overflow_under_loss_scaling_is_the_scalers_skip_not_a_bad_step() -> 
         trainer.scaler_g = torch.amp.GradScaler("cpu", init_scale=1024.0, enabled=scaling)
         trainer.generator.gain.register_hook(lambda grad: grad * float("inf"))
         before = trainer.generator.gain.detach().clone()
+        losses = trainer.step(srn_batch(), adversarial=False)
         if scaling:
-            losses = trainer.step(srn_batch(), adversarial=False)
+            trainer.bad_steps.settle()
             assert losses["skipped"] == 0 and trainer.bad_steps.in_a_row == 0
             assert trainer.scaler_g.get_scale() == 512.0  # skipped and lowered by the scaler
         else:
             with pytest.warns(UserWarning, match="the generator gradient is NaN/Inf"):
-                losses = trainer.step(srn_batch(), adversarial=False)
+                trainer.bad_steps.settle()
             assert losses["skipped"] == 1 and trainer.bad_steps.in_a_row == 1
         assert torch.equal(trainer.generator.gain, before)
 

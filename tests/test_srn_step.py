@@ -4,6 +4,7 @@ the EMA, gradient clipping and the NaN guard."""
 from __future__ import annotations
 
 import copy
+import sys
 
 import pytest
 import torch
@@ -190,28 +191,71 @@ def test_gradient_clipping_limits_the_generator_update() -> None:
     assert abs(1.5 - free.generator.gain.item()) > 0.001
 
 
+def untouched(optimizer: torch.optim.Optimizer) -> bool:
+    """Adam's moments and step counts as before any step (a fused Adam that skipped its first
+    step has made its state, all zeros)."""
+    return all(float(state["step"]) == 0 and not state["exp_avg"].any() and not state["exp_avg_sq"].any()
+               for state in optimizer.state.values())
+
+
+def step_and_settle(trainer, batch, iteration: int) -> dict[str, torch.Tensor]:
+    """One iteration, then the guard's reading of its flags (where the training loop reads its
+    losses)."""
+    losses = trainer.step(batch, adversarial=True, iteration=iteration)
+    trainer.bad_steps.settle()
+    return losses
+
+
 def test_non_finite_steps_are_skipped_then_stop_the_run() -> None:
     trainer = make_srn_trainer("srn.max_bad_steps=3")
     bad = make_batch()
     bad["pair_lr"][0, 0, 0, 0] = float("nan")
     disc_before = trainer.discriminator.weight.detach().clone()
     with pytest.warns(UserWarning, match="iteration 7: the generator loss is NaN/Inf: step skipped"):
-        losses = trainer.step(bad, adversarial=True, iteration=7)
+        losses = step_and_settle(trainer, bad, 7)
     assert losses["skipped"] == 1 and torch.isnan(losses["content"])
     assert trainer.generator.gain.item() == 1.5 and trainer.ema.model.gain.item() == 1.5
-    assert trainer.optimizer_g.state == {}  # Adam's moments were not touched either
-    assert trainer.generator.gain.grad is None
+    assert untouched(trainer.optimizer_g)  # Adam's moments were not touched either
     assert trainer.discriminator.weight != disc_before  # its own inputs were finite
 
     with pytest.warns(UserWarning, match="iteration 8"):
-        trainer.step(bad, adversarial=True, iteration=8)
-    assert trainer.step(make_batch(), adversarial=True, iteration=9)["skipped"] == 0  # resets the count
+        step_and_settle(trainer, bad, 8)
+    assert step_and_settle(trainer, make_batch(), 9)["skipped"] == 0  # resets the count
     assert trainer.generator.gain.item() != 1.5
     for iteration in (10, 11):
         with pytest.warns(UserWarning, match=f"iteration {iteration}"):
-            trainer.step(bad, adversarial=True, iteration=iteration)
+            step_and_settle(trainer, bad, iteration)
     with pytest.raises(DasrError, match="3 iterations in a row had NaN/Inf .*iteration 12"):
-        trainer.step(bad, adversarial=True, iteration=12)
+        step_and_settle(trainer, bad, 12)
+
+
+def test_the_guard_decides_on_the_device_and_reads_its_flags_later(monkeypatch) -> None:
+    """With fused Adam a bad iteration is skipped without the host reading any tensor: the
+    flags are read when the loop settles, with the same warnings and the same stop as if each
+    step had been read at once."""
+    trainer = make_srn_trainer("srn.max_bad_steps=2")
+    bad = make_batch()
+    bad["pair_lr"][0, 0, 0, 0] = float("nan")
+
+    def refused(name: str):
+        original = getattr(torch.Tensor, name)
+
+        def host_read(tensor: torch.Tensor, *args, **kwargs):
+            # AveragedModel's update count is a CPU tensor even when training on a GPU: no sync.
+            if sys._getframe(1).f_code.co_filename.endswith("swa_utils.py"):
+                return original(tensor, *args, **kwargs)
+            raise AssertionError(f"the step read a tensor on the host ({name})")
+
+        return host_read
+
+    with monkeypatch.context() as patch:
+        for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
+            patch.setattr(torch.Tensor, name, refused(name))
+        for iteration, batch in enumerate((make_batch(), bad, make_batch(), bad, bad), start=1):
+            trainer.step(batch, adversarial=True, iteration=iteration)
+    with pytest.warns(UserWarning) as warned, pytest.raises(DasrError, match="2 iterations in a row .*iteration 5"):
+        trainer.bad_steps.settle()
+    assert [str(warning.message).split(":")[0] for warning in warned] == ["iteration 2", "iteration 4"]
 
 
 def test_infinite_gradient_is_skipped() -> None:
@@ -219,6 +263,6 @@ def test_infinite_gradient_is_skipped() -> None:
     batch = make_batch()
     batch["real_lr"][0, 0, 0, 0] = float("inf")  # SR(real LR) feeds only the adversarial terms
     with pytest.warns(UserWarning, match="NaN/Inf"):
-        losses = trainer.step(batch, adversarial=True, iteration=1)
+        losses = step_and_settle(trainer, batch, 1)
     assert losses["skipped"] == 1
     assert trainer.generator.gain.item() == 1.5

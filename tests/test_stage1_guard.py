@@ -25,14 +25,16 @@ def test_a_nan_loss_skips_both_steps_and_keeps_the_weights() -> None:
     hr, real_lr = batch()
     generator_before, discriminator_before = weights(trainer.generator), weights(trainer.discriminator)
     hr[0, 0, 0, 0] = float("nan")
+    losses = trainer.step(hr, real_lr, adversarial=True, iteration=7)
     with pytest.warns(UserWarning, match="iteration 7: the generator loss is NaN/Inf; the discriminator loss"):
-        losses = trainer.step(hr, real_lr, adversarial=True, iteration=7)
+        trainer.bad_steps.settle()  # where the training loop reads its losses
     assert losses["skipped"] == 1 and trainer.bad_steps.in_a_row == 1
     for before, after in zip(generator_before + discriminator_before, weights(trainer.generator)
                              + weights(trainer.discriminator)):
         assert torch.equal(before, after)
 
     losses = trainer.step(*batch(), adversarial=True, iteration=8)  # a good batch resets the count
+    trainer.bad_steps.settle()
     assert losses["skipped"] == 0 and trainer.bad_steps.in_a_row == 0
     assert any(not torch.equal(a, b) for a, b in zip(generator_before, weights(trainer.generator)))
 
@@ -41,10 +43,12 @@ def test_max_bad_steps_in_a_row_stop_the_run_with_the_settings_to_change() -> No
     trainer = make_dsn_trainer(tiny_dsn_config("dsn.max_bad_steps=2"))
     hr, real_lr = batch()
     hr[:] = float("inf")
+    trainer.step(hr, real_lr, adversarial=False, iteration=1)
     with pytest.warns(UserWarning, match="1 in a row; 2 stop the run"):
-        trainer.step(hr, real_lr, adversarial=False, iteration=1)
+        trainer.bad_steps.settle()
+    trainer.step(hr, real_lr, adversarial=False, iteration=2)
     with pytest.raises(DasrError, match=r"2 iterations in a row .* set dsn\.grad_clip or lower dsn\.lr"):
-        trainer.step(hr, real_lr, adversarial=False, iteration=2)
+        trainer.bad_steps.settle()
 
 
 def test_grad_clip_bounds_the_generator_update() -> None:

@@ -119,6 +119,10 @@ class LoopHooks:
     sample: Callable[[int], None]
     validate: Callable[[int], dict[str, float]] | None = None
     checkpointed: Callable[[int, Path, dict[str, float] | None], None] | None = None
+    settle: Callable[[], None] | None = None
+    """Called on every process at each logged iteration, right after the losses are read (the
+    loop waits for the device there anyway): the stage reads what its steps left on the device,
+    e.g. the NaN/Inf guard's flags (``engine/guarded_step.py``)."""
 
 
 def run_training(
@@ -212,6 +216,8 @@ class _Loop:
                     log.log(iteration, means, phase=self.hooks.phase(iteration))
                 bar.set_postfix({name: f"{value:.4g}" for name, value in means.items() if name != "lr"})
                 sums, count = {}, 0
+                if self.hooks.settle is not None:
+                    self.hooks.settle()
             if self.main and (iteration % every.sample_every == 0 or iteration == end):
                 self.hooks.sample(iteration)
             validating = self.hooks.validate is not None and (iteration % every.val_every == 0 or iteration == end)

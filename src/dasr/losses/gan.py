@@ -8,9 +8,13 @@ logits, and every expectation is a mean over all patch scores of the batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from dasr.archs.discriminators import judge_real_and_fake
 
 
 def _bce_with_target(logits: Tensor, target: float, name: str) -> Tensor:
@@ -36,3 +40,19 @@ def discriminator_adversarial_loss(real_logits: Tensor, fake_logits: Tensor) -> 
     return _bce_with_target(real_logits, 1.0, "real_logits") + _bce_with_target(
         fake_logits, 0.0, "fake_logits"
     )
+
+
+def discriminator_losses(
+    forward: Callable[[Tensor], Tensor], discriminator: nn.Module, real: Tensor, fake: Tensor
+) -> dict[str, Tensor]:
+    """The discriminator step's loss (``adv_d``) and its mean probabilities of "real" on the two
+    batches (``p_real``, ``p_fake``, for the log), both stages' way: ``discriminator`` (the plain
+    network that ``forward`` runs behind its filter) learns again, and ``fake`` is detached, so
+    no gradient reaches the generator."""
+    discriminator.requires_grad_(True)
+    real_logits, fake_logits = judge_real_and_fake(forward, discriminator, real, fake.detach())
+    return {
+        "adv_d": discriminator_adversarial_loss(real_logits, fake_logits),
+        "p_real": torch.sigmoid(real_logits.detach()).mean(),
+        "p_fake": torch.sigmoid(fake_logits.detach()).mean(),
+    }

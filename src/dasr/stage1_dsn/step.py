@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from dasr.archs.discriminators import judge_real_and_fake
 from dasr.config.schema import DSNConfig
 from dasr.engine.distributed import unwrap
 from dasr.engine.guarded_step import BadSteps, guarded_step
 from dasr.engine.precision import Precision
 from dasr.losses.content import weighted_l1
-from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
+from dasr.losses.gan import discriminator_losses, generator_adversarial_loss
 from dasr.ops.frequency import FrequencyFilter, low_frequency
 from dasr.ops.resize import bicubic_downscale
 
@@ -89,21 +88,12 @@ class DSNTrainer:
             total = total + settings.adversarial_weight * losses["adv_g"]
         losses["total_g"] = total
 
-        problems = [guarded_step(self.optimizer_g, self.scaler_g, self.generator, total, settings.grad_clip,
-                                 "generator")]
-
+        steps = {"generator": guarded_step(self.optimizer_g, self.scaler_g, self.generator, total,
+                                           settings.grad_clip)}
         if adversarial:
-            frozen.requires_grad_(True)
-            real_logits, fake_logits = judge_real_and_fake(
-                lambda x: precision.forward(self.discriminator, self.freq_filter(x)), frozen, real_lr,
-                generated.detach(),
-            )
-            losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
-            problems.append(guarded_step(self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None,
-                                         "discriminator"))
-            losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
-            losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
-        skipped = self.bad_steps.record([problem for problem in problems if problem is not None], iteration)
-        losses = {name: value.detach() for name, value in losses.items()}
-        losses["skipped"] = torch.tensor(skipped, device=total.device)
-        return losses
+            losses.update(discriminator_losses(lambda x: precision.forward(self.discriminator, self.freq_filter(x)),
+                                               frozen, real_lr, generated))
+            steps["discriminator"] = guarded_step(self.optimizer_d, self.scaler_d, self.discriminator,
+                                                  losses["adv_d"], None)
+        skipped = self.bad_steps.record(steps, iteration)
+        return {**{name: value.detach() for name, value in losses.items()}, "skipped": skipped}

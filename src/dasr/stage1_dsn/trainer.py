@@ -113,6 +113,7 @@ def train_dsn(
         total_iters=total_iters,
         sample=lambda iteration: save_sample(run, iteration, batches.last["hr"], generator, config.scale),
         validate=validate if validation is not None else None,
+        settle=trainer.bad_steps.settle,
         desc="train-dsn",
         stop_after=stop_after,
         show_progress=show_progress,

@@ -33,13 +33,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from dasr.archs.discriminators import judge_real_and_fake
 from dasr.config.schema import SRNConfig
 from dasr.engine.distributed import unwrap
 from dasr.engine.guarded_step import BadSteps, guarded_step
 from dasr.engine.precision import Precision
 from dasr.losses.content import weighted_l1
-from dasr.losses.gan import discriminator_adversarial_loss, generator_adversarial_loss
+from dasr.losses.gan import discriminator_losses, generator_adversarial_loss
 from dasr.metrics.protocol import quantize_8bit
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
@@ -115,31 +114,16 @@ class SRNTrainer:
             total = total + settings.adversarial_weight * losses["adv_g"]
         losses["total_g"] = total
 
-        problems: list[str] = []
-        problem = guarded_step(self.optimizer_g, self.scaler_g, self.generator, total, settings.grad_clip, "generator")
-        if problem is None:
-            self.ema.update(self.generator)
-        else:
-            problems.append(problem)
-
+        steps = {"generator": guarded_step(self.optimizer_g, self.scaler_g, self.generator, total,
+                                           settings.grad_clip)}
+        self.ema.update(self.generator, skipped=steps["generator"].any())
         if with_gan:
-            frozen.requires_grad_(True)
-            real_logits, fake_logits = judge_real_and_fake(
-                lambda x: precision.forward(self.discriminator, self.freq_filter(x)), frozen, real, fake.detach()
-            )
-            losses["adv_d"] = discriminator_adversarial_loss(real_logits, fake_logits)
-            problem = guarded_step(
-                self.optimizer_d, self.scaler_d, self.discriminator, losses["adv_d"], None, "discriminator"
-            )
-            if problem is not None:
-                problems.append(problem)
-            losses["p_real"] = torch.sigmoid(real_logits.detach()).mean()
-            losses["p_fake"] = torch.sigmoid(fake_logits.detach()).mean()
-
-        skipped = self.bad_steps.record(problems, iteration)
-        losses = {name: value.detach() for name, value in losses.items()}
-        losses["skipped"] = torch.tensor(skipped, device=total.device)
-        return losses
+            losses.update(discriminator_losses(lambda x: precision.forward(self.discriminator, self.freq_filter(x)),
+                                               frozen, real, fake))
+            steps["discriminator"] = guarded_step(self.optimizer_d, self.scaler_d, self.discriminator,
+                                                  losses["adv_d"], None)
+        skipped = self.bad_steps.record(steps, iteration)
+        return {**{name: value.detach() for name, value in losses.items()}, "skipped": skipped}
 
     def pair_lr(self, batch: dict[str, Tensor]) -> Tensor:
         """The LR half of the training pairs: the batch's, or the 8-bit bicubic downscale of

@@ -199,6 +199,7 @@ def train_srn(
         sample=sample,
         validate=validate,
         checkpointed=checkpointed,
+        settle=trainer.bad_steps.settle,
         desc="train-srn",
         stop_after=stop_after,
         show_progress=show_progress,
