@@ -30,6 +30,9 @@ from dasr.ops.receptive_field import Geometry, compose, conv_stack_geometry
 
 SCALES = (1, 2, 4, 8)
 UNSHUFFLES = (1, 2, 4)
+HYPERPARAMETERS = ("scale", "num_features", "num_blocks", "growth_channels", "in_channels", "out_channels",
+                   "input_unshuffle")
+"""The constructor arguments, in order; each is also an attribute of the network."""
 RESIDUAL_SCALE = 0.2
 """ESRGAN's residual scaling: each dense block and each RRDB adds 0.2 x its residual."""
 NEGATIVE_SLOPE = 0.2
@@ -139,15 +142,7 @@ class RRDBNet(nn.Module):
 
     def hyperparameters(self) -> dict[str, int]:
         """The constructor arguments that rebuild this network (stored with its weights)."""
-        return {
-            "scale": self.scale,
-            "num_features": self.num_features,
-            "num_blocks": self.num_blocks,
-            "growth_channels": self.growth_channels,
-            "in_channels": self.in_channels,
-            "out_channels": self.out_channels,
-            "input_unshuffle": self.input_unshuffle,
-        }
+        return {name: getattr(self, name) for name in HYPERPARAMETERS}
 
     def upsampling_convs(self) -> list[nn.Conv2d]:
         """``conv_up1``, ``conv_up2``, ...: one per nearest x2 upsampling, in forward order."""

@@ -6,14 +6,9 @@ import argparse
 from pathlib import Path
 
 from dasr.cli.options import (
-    add_config_options,
-    add_scale_option,
-    add_skip_bad_option,
-    add_unpaired_folder_options,
-    add_validation_options,
+    add_unpaired_training_options,
     config_from_args,
-    read_unpaired_folders,
-    read_validation_pairs,
+    read_unpaired_data,
 )
 from dasr.errors import DasrError
 
@@ -27,9 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "on the validation pairs and print the table; OUT/table<N>.csv/.json hold it. Rerunning resumes "
         "and skips finished variants. See docs/ablation.md.",
     )
-    add_unpaired_folder_options(parser)
-    add_validation_options(parser)
-    add_scale_option(parser)
+    add_unpaired_training_options(parser)
     # Checked by ablate(), not by argparse, so that a wrong value is one line like every other error.
     parser.add_argument("--table", type=int, required=True, help="1: DSN variants, 2: SRN variants")
     parser.add_argument("--out", type=Path, required=True, help="folder of all variants (created or resumed)")
@@ -42,8 +35,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run the table once per seed in OUT/seed-<SEED> and add the mean and spread over seeds "
         "(OUT/table<N>-seeds.csv/.json)",
     )
-    add_config_options(parser)
-    add_skip_bad_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -54,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.val_hr is None or args.val_lr is None:
         raise DasrError("ablate needs --val-hr and --val-lr: the tables are measured on those pairs")
     config = config_from_args(args)
-    hr_paths, lr_paths = read_unpaired_folders(args)
-    data = AblationData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
+    data = read_unpaired_data(args, AblationData)
     if args.seeds:
         print(ablate_seeds(args.table, config, data, args.out, args.seeds, variants=args.variants))
         print(f"spread: {args.out / f'table{args.table}-seeds.csv'} (and .json); each seed in {args.out}/seed-<SEED>")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasr.cli.options import add_skip_bad_option
 from dasr.degradations.presets import PRESETS
 from dasr.errors import DasrError
 from dasr.files.atomic import atomic_write
@@ -45,9 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-image draws (default: 0)")
     parser.add_argument("--pairs", action="store_true", help="also write the cropped HR: OUTPUT/lr and OUTPUT/hr")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs instead of skipping them")
-    parser.add_argument(
-        "--skip-bad", action="store_true", help="skip unreadable images with a warning instead of stopping"
-    )
+    add_skip_bad_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -81,19 +80,17 @@ def run(args: argparse.Namespace) -> int:
     images = _previous_images(record_path, settings, args.overwrite)
     indices = {path: index for index, path in enumerate(listed)}  # unreadable files keep their place
     started, written = time.perf_counter(), 0
-    with progress(total=len(readable), desc="degrade", enabled=len(readable) > 1) as bar:
-        for path in readable:
-            stem = stems[path]
-            targets = [lr_dir / f"{stem}.png"] + ([hr_dir / f"{stem}.png"] if hr_dir else [])
-            if args.overwrite or not all(target.exists() for target in targets):
-                try:
-                    images[stem] = _degrade_file(path, indices[path], targets, steps, args.scale, args.seed)
-                    written += 1
-                except DasrError as error:  # e.g. smaller than the scale: that file alone fails
-                    if not args.skip_bad:
-                        raise
-                    failed.append(str(error))
-            bar.update()
+    for path in progress(total=len(readable), desc="degrade", enabled=len(readable) > 1, items=readable):
+        stem = stems[path]
+        targets = [lr_dir / f"{stem}.png"] + ([hr_dir / f"{stem}.png"] if hr_dir else [])
+        if args.overwrite or not all(target.exists() for target in targets):
+            try:
+                images[stem] = _degrade_file(path, indices[path], targets, steps, args.scale, args.seed)
+                written += 1
+            except DasrError as error:  # e.g. smaller than the scale: that file alone fails
+                if not args.skip_bad:
+                    raise
+                failed.append(str(error))
     recorded = {stems[path]: images[stems[path]] for path in sorted(readable, key=stems.get) if stems[path] in images}
     _write_record(record_path, {**settings, "images": recorded})
     for message in failed:

@@ -6,14 +6,9 @@ import argparse
 from pathlib import Path
 
 from dasr.cli.options import (
-    add_config_options,
-    add_scale_option,
-    add_skip_bad_option,
-    add_unpaired_folder_options,
-    add_validation_options,
+    add_unpaired_training_options,
     config_from_args,
-    read_unpaired_folders,
-    read_validation_pairs,
+    read_unpaired_data,
 )
 
 
@@ -26,12 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(RUN/srn) and writes RUN/model.safetensors. Rerunning the same command resumes. "
         "Runs on several GPUs under torchrun (docs/distributed.md).",
     )
-    add_unpaired_folder_options(parser)
-    add_scale_option(parser)
+    add_unpaired_training_options(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
-    add_config_options(parser)
-    add_validation_options(parser)
-    add_skip_bad_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -40,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from dasr.pipeline.fit import FitData, fit
 
     config = config_from_args(args)
-    hr_paths, lr_paths = read_unpaired_folders(args)
-    data = FitData(hr_paths=hr_paths, lr_paths=lr_paths, val_pairs=read_validation_pairs(args))
+    data = read_unpaired_data(args, FitData)
     with process_group(config.device):
         model = fit(config, data, args.out, preset=args.preset)
         if not is_main_process():

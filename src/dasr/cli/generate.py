@@ -93,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
     return 1 if summary.clashing else 0
 
 
-
-
 def _refuse_too_small(paths: list[Path], scale: int) -> None:
     """Stop before any work on an HR image that gives no LR pixel (``generate_pairs`` would leave
     it out with a warning, which ``--skip-bad`` asks for)."""

@@ -6,12 +6,16 @@ for ``dasr --help``; what reads images is imported where it is called."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from dasr.config.loader import list_presets, load_config
 from dasr.config.schema import Config
 from dasr.data.pairs import pair_by_stem
 from dasr.errors import DasrError
+
+_Data = TypeVar("_Data")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +32,6 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
         help="override one setting, e.g. --set dsn.iters=1000 (repeatable; applied last)",
     )
-
-
-def add_scale_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scale", type=int, choices=(4, 2, 1), required=True, help="down-scaling factor HR -> LR")
 
 
 def add_skip_bad_option(parser: argparse.ArgumentParser) -> None:
@@ -60,17 +60,33 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.preset, args.config, overrides)
 
 
-def add_unpaired_folder_options(parser: argparse.ArgumentParser) -> None:
-    """``--hr`` and ``--lr``: the two unrelated folders the unsupervised method learns from."""
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """What every training command takes (train-dsn, train-srn, fit, ablate): the scale, the
+    settings, the validation pairs and ``--skip-bad``."""
+    parser.add_argument("--scale", type=int, choices=(4, 2, 1), required=True, help="down-scaling factor HR -> LR")
+    add_config_options(parser)
+    parser.add_argument("--val-hr", type=Path, help="validation HR images (same scenes as --val-lr)")
+    parser.add_argument("--val-lr", type=Path, help="validation real LR images, paired by file name")
+    add_skip_bad_option(parser)
+
+
+def add_unpaired_training_options(parser: argparse.ArgumentParser) -> None:
+    """``--hr`` and ``--lr``, the two unrelated folders the unsupervised method learns from (train-dsn,
+    fit, ablate), then :func:`add_training_options`."""
     parser.add_argument("--hr", type=Path, required=True, help="folder of clean high-resolution photos")
-    parser.add_argument(
-        "--lr", type=Path, required=True, help="folder of real low-resolution images (other scenes)"
-    )
+    parser.add_argument("--lr", type=Path, required=True, help="folder of real low-resolution images (other scenes)")
+    add_training_options(parser)
 
 
 def read_unpaired_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
     """The readable images of ``--hr`` and ``--lr``."""
     return read_images(args.hr, "--hr", args.skip_bad), read_images(args.lr, "--lr", args.skip_bad)
+
+
+def read_unpaired_data(args: argparse.Namespace, data: Callable[..., _Data]) -> _Data:
+    """``data(hr_paths, lr_paths, val_pairs=...)`` (``FitData``, ``DSNData``, ...) of ``--hr``,
+    ``--lr`` and the ``--val-hr`` / ``--val-lr`` pairs."""
+    return data(*read_unpaired_folders(args), val_pairs=read_validation_pairs(args))
 
 
 _RESUME_LATEST = Path("<the run folder's last checkpoint>")
@@ -97,11 +113,6 @@ def resume_checkpoint(args: argparse.Namespace) -> Path | None:
     if latest is None:
         raise DasrError(f"--resume: run folder '{args.out}' holds no checkpoint to resume from")
     return latest
-
-
-def add_validation_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--val-hr", type=Path, help="validation HR images (same scenes as --val-lr)")
-    parser.add_argument("--val-lr", type=Path, help="validation real LR images, paired by file name")
 
 
 def read_images(folder: Path, option: str, skip_bad: bool) -> list[Path]:

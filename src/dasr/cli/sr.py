@@ -147,17 +147,15 @@ def upscale_files(upscaler: Upscaler, jobs: list[tuple[Path, Path]], *, overwrit
     from dasr.engine.progress import progress
 
     summary = Summary()
-    with progress(total=len(jobs), desc="sr", enabled=len(jobs) > 1) as bar:
-        for source, target in jobs:
-            if target.exists() and not overwrite:
-                summary.skipped += 1
-            else:
-                try:
-                    image = upscaler.upscale(read_image(source), tile=tile)
-                    write_image(target, image.pixels, bit_depth=image.bit_depth, alpha=image.alpha)
-                    summary.written += 1
-                except DasrError as error:
-                    message = str(error)
-                    summary.failed.append(message if str(source) in message else f"'{source}': {message}")
-            bar.update()
+    for source, target in progress(total=len(jobs), desc="sr", enabled=len(jobs) > 1, items=jobs):
+        if target.exists() and not overwrite:
+            summary.skipped += 1
+            continue
+        try:
+            image = upscaler.upscale(read_image(source), tile=tile)
+            write_image(target, image.pixels, bit_depth=image.bit_depth, alpha=image.alpha)
+            summary.written += 1
+        except DasrError as error:
+            message = str(error)
+            summary.failed.append(message if str(source) in message else f"'{source}': {message}")
     return summary

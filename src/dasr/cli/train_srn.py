@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dasr.cli.options import (
-    add_config_options,
     add_init_option,
     add_run_options,
-    add_scale_option,
-    add_skip_bad_option,
-    add_validation_options,
+    add_training_options,
     config_from_args,
     read_images,
     read_validation_pairs,
@@ -51,12 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     supervised.add_argument("--paired-lr", type=Path, metavar="DIR", help="real LR images, paired by file name")
     supervised.add_argument("--paired-hr", type=Path, metavar="DIR", help="their HR images")
-    add_scale_option(parser)
+    add_training_options(parser)
     add_run_options(parser)
-    add_config_options(parser)
     add_init_option(parser)
-    add_validation_options(parser)
-    add_skip_bad_option(parser)
     parser.set_defaults(func=run)
 
 

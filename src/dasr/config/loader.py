@@ -34,9 +34,7 @@ def load_config(
 ) -> Config:
     """Defaults, then ``preset``, then each file, then each ``key=value`` override, in order."""
     if preset not in list_presets():
-        raise DasrError(
-            f"unknown preset '{preset}'; available presets: {', '.join(list_presets())}"
-        )
+        raise DasrError(f"unknown preset '{preset}'; available presets: {', '.join(list_presets())}")
     config = Config()
     _apply_preset(config, preset, ())
     for path in files:
@@ -122,9 +120,7 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise DasrError(
-            f"config file '{path}' must hold a mapping of config keys, not {_show(data)}"
-        )
+        raise DasrError(f"config file '{path}' must hold a mapping of config keys, not {_show(data)}")
     return data
 
 
@@ -178,9 +174,7 @@ def _coerce(value: Any, declared: Any, key: str, source: str | None) -> Any:
     elif origin is tuple:
         if isinstance(value, (list, tuple)) and len(value) == len(args):
             try:
-                return tuple(
-                    _coerce(item, arg, key, source) for item, arg in zip(value, args, strict=True)
-                )
+                return tuple(_coerce(item, arg, key, source) for item, arg in zip(value, args, strict=True))
             except DasrError:  # report the whole list's expected form, not one item's
                 pass
     elif declared is bool:

@@ -33,14 +33,7 @@ IMAGE_EXTENSIONS = (
 that Pillow decodes without plug-ins. Animated files (GIF, APNG, WebP) give their first frame."""
 
 # What Pillow raises for broken files; anything else stays a bug with its traceback.
-_DECODE_ERRORS = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    struct.error,
-    PILImage.DecompressionBombError,
-)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, PILImage.DecompressionBombError)
 
 # Pillow modes whose samples are used as they are; every other mode is converted first.
 _NATIVE_MODES = {"L", "LA", "RGB", "RGBA", "I;16", "I;16B", "I;16L", "I;16N"}
@@ -138,9 +131,7 @@ def write_image(
     path = Path(path)
     extension = path.suffix.lower()
     if extension not in _WRITERS:
-        raise DasrError(
-            f"cannot write image '{path}': unknown extension (use {', '.join(IMAGE_EXTENSIONS)})"
-        )
+        raise DasrError(f"cannot write image '{path}': unknown extension (use {', '.join(IMAGE_EXTENSIONS)})")
     pil_format, keeps_alpha, options = _WRITERS[extension]
     channels = np.asarray(pixels, dtype=np.float32)
     if channels.ndim == 2:

@@ -67,9 +67,7 @@ class PairSource:
             for lr, hr, weight_map in pairs
         ]
         sizes = [(pair[0], _checked_lr_size(pair, scale)) for pair in pairs]
-        self._pairs = keep_fitting(
-            pairs, sizes, label=_LABEL, patch=lr_patch, small_images=small_images
-        )
+        self._pairs = keep_fitting(pairs, sizes, label=_LABEL, patch=lr_patch, small_images=small_images)
         self._lr_patch = lr_patch
         self._scale = scale
         self._draws = Draws(seed, stream, len(self._pairs))
@@ -239,9 +237,7 @@ def _load_map(path: Path) -> np.ndarray:
     return np.load(path).astype(np.float32, copy=False)[..., None]
 
 
-def _mirror(
-    array: np.ndarray, rows: tuple[int, int], columns: tuple[int, int], factor: int
-) -> np.ndarray:
+def _mirror(array: np.ndarray, rows: tuple[int, int], columns: tuple[int, int], factor: int) -> np.ndarray:
     """Pad ``array`` by ``factor`` x the LR ``rows`` / ``columns``, repeating its edges mirrored."""
     widths = ((rows[0] * factor, rows[1] * factor), (columns[0] * factor, columns[1] * factor))
     return np.pad(array, (*widths, (0, 0)), mode="symmetric")

@@ -57,19 +57,9 @@ class Stage2Patches(Dataset):
         cache = ArrayCache(cache_mb * 2**20)
         lr_patch = hr_patch // scale
         self._augment = augment
-        self._pairs = (
-            None
-            if pairs is None
-            else PairSource(
-                pairs,
-                lr_patch=lr_patch,
-                scale=scale,
-                stream=_PAIRS,
-                seed=seed,
-                small_images=small_images,
-                cache=cache,
-                weight_scale=pair_weight_scale,
-            )
+        self._pairs = None if pairs is None else PairSource(
+            pairs, lr_patch=lr_patch, scale=scale, stream=_PAIRS, seed=seed, small_images=small_images, cache=cache,
+            weight_scale=pair_weight_scale,
         )
         # key -> (paths, label in warnings, patch size, stream), for the roles that are sampled.
         roles = {

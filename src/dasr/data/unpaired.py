@@ -69,18 +69,13 @@ class UnpairedPatches(Dataset):
         cache = ArrayCache(cache_mb * 2**20)
         self._augment = augment
         self._hr = PatchSource(hr_paths, "HR", hr_patch, _HR_STREAM, seed, small_images, cache)
-        self._lr = PatchSource(
-            lr_paths, "real LR", hr_patch // scale, _LR_STREAM, seed, small_images, cache
-        )
+        self._lr = PatchSource(lr_paths, "real LR", hr_patch // scale, _LR_STREAM, seed, small_images, cache)
 
     def __len__(self) -> int:
         return sys.maxsize
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {
-            "hr": self._hr.patch(index, self._augment),
-            "lr": self._lr.patch(index, self._augment),
-        }
+        return {"hr": self._hr.patch(index, self._augment), "lr": self._lr.patch(index, self._augment)}
 
 
 def check_patch_options(*, hr_patch: int, scale: int, seed: int) -> None:
@@ -292,9 +287,7 @@ def _epoch_order(seed: int, stream: int, epoch: int, count: int) -> np.ndarray:
     return np.random.default_rng([seed, stream, _ORDER, epoch]).permutation(count)
 
 
-def _usable(
-    path: Path, size: tuple[int, int], label: str, patch: int, small_images: SmallImages
-) -> bool:
+def _usable(path: Path, size: tuple[int, int], label: str, patch: int, small_images: SmallImages) -> bool:
     """Whether to sample ``path`` of ``size``, warning once when it is smaller than a patch."""
     height, width = size
     if height >= patch and width >= patch:

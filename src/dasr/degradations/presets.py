@@ -50,4 +50,3 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         {"type": "jpeg", "quality": 70, "subsampling": "4:2:0"},
     ],
 }
-

@@ -23,9 +23,7 @@ def select_device(name: str, option: str = "config key 'device'") -> torch.devic
     if device.type == "cpu":
         return device
     if not torch.cuda.is_available():
-        raise DasrError(
-            f"{option} is '{name}' but no CUDA device is available; use auto or cpu"
-        )
+        raise DasrError(f"{option} is '{name}' but no CUDA device is available; use auto or cpu")
     if device.index is not None and device.index >= torch.cuda.device_count():
         count = torch.cuda.device_count()
         raise DasrError(f"{option} is '{name}' but there are {count} CUDA devices")

@@ -42,9 +42,7 @@ class MetricLog:
                 with atomic_write(self.path, "w") as handle:
                     handle.writelines(json.dumps(row) + "\n" for row in kept)
             self._file = open(self.path, "a", encoding="utf-8")
-        self._writer = _tensorboard_writer(
-            tensorboard_dir, 0 if resume_step is None else resume_step + 1
-        )
+        self._writer = _tensorboard_writer(tensorboard_dir, 0 if resume_step is None else resume_step + 1)
 
     def log(self, step: int, values: Mapping[str, float], phase: str) -> None:
         """Write one row now (flushed), so a crash loses at most the row being written."""

@@ -7,12 +7,14 @@ redraw becomes a new line, so it then redraws only every 30 seconds.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 from tqdm import tqdm
 
 
-def progress(total: int, initial: int = 0, desc: str = "", enabled: bool = True) -> tqdm:
+def progress(total: int, initial: int = 0, desc: str = "", enabled: bool = True, items: Iterable | None = None) -> tqdm:
     """A bar over iterations ``initial .. total``; the caller shows losses with ``set_postfix``.
+    With ``items``, iterating the bar yields them and counts each (closing it after the last).
 
     ``initial`` makes a resumed run show its true position, and tqdm's rate counts only the
     iterations done since, so the ETA is not skewed by the skipped ones. ``enabled=False``
@@ -20,6 +22,7 @@ def progress(total: int, initial: int = 0, desc: str = "", enabled: bool = True)
     """
     interactive = sys.stderr.isatty()
     return tqdm(
+        items,
         total=total,
         initial=initial,
         desc=desc,

@@ -45,9 +45,7 @@ class RunDir:
             self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
             self.samples_dir.mkdir(exist_ok=True)
         except OSError as error:
-            raise DasrError(
-                f"--out '{self.root}': cannot create the run folder: {error.strerror}"
-            ) from None
+            raise DasrError(f"--out '{self.root}': cannot create the run folder: {error.strerror}") from None
 
     @property
     def config_path(self) -> Path:

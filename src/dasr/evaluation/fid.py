@@ -97,12 +97,10 @@ def inception_features(
     paths: Sequence[Path], extractor: FeatureExtractor, *, device: torch.device, progress: bool, desc: str
 ) -> np.ndarray:
     """``(N, D)`` pool features of the images, one at a time since their sizes differ."""
-    features = []
-    with progress_bar(len(paths), desc=desc, enabled=progress) as bar:
-        for path in paths:
-            features.append(extractor.network(read_rgb_tensor(path).to(device))[0].double().cpu().numpy())
-            bar.update()
-    return np.stack(features)
+    return np.stack([
+        extractor.network(read_rgb_tensor(path).to(device))[0].double().cpu().numpy()
+        for path in progress_bar(len(paths), desc=desc, enabled=progress, items=paths)
+    ])
 
 
 def folder_distances(

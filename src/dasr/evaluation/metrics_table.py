@@ -7,8 +7,6 @@ SSIM and LPIPS to 4; HaarPSI, MS-SSIM and GMSD to 4, the HF energies to 3). An i
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from dasr.files.tables import (
     align_columns,
     finite_or_none,
     json_text,
+    records_csv,
     write_text_files,
 )
 
@@ -26,16 +25,8 @@ METRICS = ("psnr", "ssim", "psnr_y", "ssim_y", "lpips", "haarpsi", "ms_ssim", "g
 left out when they were not computed. ``hf``/``hf_hr``: high-frequency energy of SR and of HR
 in 8-bit levels (:mod:`dasr.metrics.high_frequency`); SR above HR means sharpened noise."""
 HEADINGS = {
-    "psnr": "PSNR",
-    "ssim": "SSIM",
-    "psnr_y": "PSNR-Y",
-    "ssim_y": "SSIM-Y",
-    "lpips": "LPIPS",
-    "haarpsi": "HaarPSI",
-    "ms_ssim": "MS-SSIM",
-    "gmsd": "GMSD",
-    "hf": "HF",
-    "hf_hr": "HF-HR",
+    "psnr": "PSNR", "ssim": "SSIM", "psnr_y": "PSNR-Y", "ssim_y": "SSIM-Y", "lpips": "LPIPS",
+    "haarpsi": "HaarPSI", "ms_ssim": "MS-SSIM", "gmsd": "GMSD", "hf": "HF", "hf_hr": "HF-HR",
 }
 DECIMALS = {
     "psnr": 3, "ssim": 4, "psnr_y": 3, "ssim_y": 4, "lpips": 4,
@@ -127,14 +118,9 @@ def report_json(report: EvaluationReport) -> dict[str, Any]:
 
 def report_csv(report: EvaluationReport) -> str:
     """One row per image and a last row ``mean`` (paths empty), values at full precision."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["name", "sr", "hr", "cropped", *report.metrics])
-    for image in report.images:
-        values = (repr(image.values[name]) for name in report.metrics)
-        writer.writerow([image.name, image.sr, image.hr, int(image.cropped), *values])
-    writer.writerow(["mean", "", "", "", *(repr(value) for value in report.mean().values())])
-    return buffer.getvalue()
+    rows = [{"name": image.name, "sr": image.sr, "hr": image.hr, "cropped": int(image.cropped),
+             **{name: image.values[name] for name in report.metrics}} for image in report.images]
+    return records_csv([*rows, {"name": "mean", "sr": "", "hr": "", "cropped": "", **report.mean()}])
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:

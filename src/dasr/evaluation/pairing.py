@@ -44,4 +44,3 @@ def match_pairs(
         clash="{option}: '{first}' and '{second}' both match the name '{key}'; pairs are matched by name",
     )
     return [Pair(sr.stem.removesuffix(sr_suffix), sr, hr) for sr, hr in pairs]
-

@@ -52,22 +52,12 @@ def evaluate_pairs(
         images = [replace(image, values={k: v for k, v in image.values.items() if k != "ms_ssim"}) for image in images]
     distances, fid_notice = (
         folder_distances([pair.sr for pair in pairs], [pair.hr for pair in pairs], device=device, progress=progress)
-        if fid
-        else (None, None)
+        if fid else (None, None)
     )
+    ms_ssim_notice = ms_ssim_skipped(without_ms_ssim, len(images)) if without_ms_ssim else None
     return EvaluationReport(
-        images,
-        protocol=_protocol(scale, crop_border, with_lpips=network is not None),
-        distances=distances,
-        notices=[
-            notice
-            for notice in (
-                lpips_notice,
-                ms_ssim_skipped(without_ms_ssim, len(images)) if without_ms_ssim else None,
-                fid_notice,
-            )
-            if notice
-        ],
+        images, protocol=_protocol(scale, crop_border, with_lpips=network is not None), distances=distances,
+        notices=[notice for notice in (lpips_notice, ms_ssim_notice, fid_notice) if notice],
     )
 
 
@@ -76,14 +66,12 @@ def _score_pairs(pairs: Sequence[Pair], *, scale: int, crop_border: int, lpips: 
     """Each pair's scores, computed on ``device``: SSIM's float64 filtering takes seconds per 2K
     image on a CPU."""
     images = []
-    with progress_bar(len(pairs), desc="eval", enabled=progress) as bar:
-        for pair in pairs:
-            sr, hr = (read_rgb_tensor(path).to(device) for path in (pair.sr, pair.hr))
-            values, cropped = score_sr(
-                sr, hr, scale=scale, crop_border=crop_border, labels=(f"'{pair.sr}'", f"'{pair.hr}'"), lpips=lpips
-            )
-            images.append(ImageScores(pair.name, pair.sr, pair.hr, cropped, values))
-            bar.update()
+    for pair in progress_bar(len(pairs), desc="eval", enabled=progress, items=pairs):
+        sr, hr = (read_rgb_tensor(path).to(device) for path in (pair.sr, pair.hr))
+        values, cropped = score_sr(
+            sr, hr, scale=scale, crop_border=crop_border, labels=(f"'{pair.sr}'", f"'{pair.hr}'"), lpips=lpips
+        )
+        images.append(ImageScores(pair.name, pair.sr, pair.hr, cropped, values))
     return images
 
 
@@ -107,10 +95,7 @@ def super_resolve_folder(
     """Upscale every LR image into ``out_dir/<LR name>.png``, 8-bit like the SR images that
     papers evaluate; returns the SR paths in the order of ``lr_paths``."""
     sr_paths = []
-    with progress_bar(len(lr_paths), desc="sr", enabled=progress) as bar:
-        for path in lr_paths:
-            sr_path = out_dir / f"{path.stem}.png"
-            write_image(sr_path, upscaler.upscale(to_rgb(read_image(path).pixels)))
-            sr_paths.append(sr_path)
-            bar.update()
+    for path in progress_bar(len(lr_paths), desc="sr", enabled=progress, items=lr_paths):
+        sr_paths.append(out_dir / f"{path.stem}.png")
+        write_image(sr_paths[-1], upscaler.upscale(to_rgb(read_image(path).pixels)))
     return sr_paths

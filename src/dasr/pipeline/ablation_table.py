@@ -138,10 +138,7 @@ def write_table(results: list[Result], path_stem: Path) -> tuple[Path, Path]:
 
 TABLES = {1: (run_table1, format_table1, TABLE1_VARIANTS), 2: (run_table2, format_table2, TABLE2_VARIANTS)}
 """Table number -> (what trains and scores its variants, what prints it, its variants)."""
-SPREAD_METRICS = {
-    1: ("psnr", "ssim", "lpips", *_DISTANCES, *_SCORES),
-    2: ("psnr", "ssim", "lpips", "haarpsi", "ms_ssim", "gmsd", "hf", "hf_hr"),
-}
+SPREAD_METRICS = {1: (*_SHOWN, *_DISTANCES, *_SCORES), 2: _SHOWN_SR}
 """The columns the spread over seeds is reported for (the files hold the rest per seed)."""
 _MARGIN = ("dasr", "bicubic", ("psnr", "ssim", "haarpsi"))
 """Table 2's question: DASR minus ESRGAN on bicubic pairs, on the demo's verdict metrics."""

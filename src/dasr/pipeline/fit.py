@@ -111,4 +111,3 @@ def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData
         },
     )
     return path
-

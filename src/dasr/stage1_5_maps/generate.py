@@ -234,17 +234,11 @@ def generate_pairs(
     ]
     skipped = len(hr_paths) - len(todo)
     written = cropped = 0
-    bar = progress_bar(total=len(hr_paths), initial=skipped, desc="generate", enabled=progress)
-    try:
-        for path in todo:
-            paths = PairPaths.of(out_dir, path.stem)
-            entry = _generate_one(path, nets, paths, scale=scale, tile=tile, device=device)
-            entries[path.stem] = entry
-            _write_manifest(manifest, nets.header, entries)
-            written += 1
-            cropped += entry["cropped"]
-            bar.update(1)
-    finally:
-        bar.close()
+    for path in progress_bar(total=len(hr_paths), initial=skipped, desc="generate", enabled=progress, items=todo):
+        entry = _generate_one(path, nets, PairPaths.of(out_dir, path.stem), scale=scale, tile=tile, device=device)
+        entries[path.stem] = entry
+        _write_manifest(manifest, nets.header, entries)
+        written += 1
+        cropped += entry["cropped"]
     return GenerateSummary(written=written, skipped=skipped, cropped=cropped, out_dir=out_dir, manifest=manifest,
                            calibrated_from=calibrated_from, clashing=clashing)

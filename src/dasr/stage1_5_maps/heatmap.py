@@ -14,22 +14,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 # matplotlib's viridis sampled at 0, 0.1, ..., 1 (8-bit sRGB); linear interpolation in between.
-_VIRIDIS = np.array(
-    [
-        (68, 1, 84),
-        (72, 36, 117),
-        (65, 68, 135),
-        (53, 95, 141),
-        (42, 120, 142),
-        (33, 145, 140),
-        (34, 168, 132),
-        (68, 191, 112),
-        (122, 209, 81),
-        (189, 223, 38),
-        (253, 231, 37),
-    ],
-    dtype=np.float32,
-)
+_VIRIDIS = np.array([
+    (68, 1, 84), (72, 36, 117), (65, 68, 135), (53, 95, 141), (42, 120, 142), (33, 145, 140),
+    (34, 168, 132), (68, 191, 112), (122, 209, 81), (189, 223, 38), (253, 231, 37),
+], dtype=np.float32)
 _ANCHORS = np.linspace(0.0, 1.0, len(_VIRIDIS))
 
 CAPTION = "P(real LR domain)"

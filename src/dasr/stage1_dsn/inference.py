@@ -1,4 +1,5 @@
-"""Running a trained DSN on whole images of any size, tile by tile, exactly."""
+"""Running a trained DSN (its generator, and its discriminator behind the filter) on whole
+images of any size, tile by tile, exactly."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import torch
 from torch import nn
 
 from dasr.archs.modes import eval_mode
+from dasr.ops.frequency import FrequencyFilter
+from dasr.ops.receptive_field import Geometry
 from dasr.ops.tiling import apply_tiled
 
 
@@ -43,3 +46,25 @@ def downscale_with_dsn(
         if noise_free is None:
             return lr
         return generator.corrupt(lr, torch.Generator(device=lr.device).manual_seed(seed))
+
+
+def map_geometry(freq_filter: FrequencyFilter, discriminator: nn.Module) -> Geometry:
+    """Which LR pixels each score sees: the filter's geometry followed by the discriminator's."""
+    return freq_filter.geometry().then(discriminator.geometry())
+
+
+@torch.inference_mode()
+def discriminator_logits(
+    discriminator: nn.Module, freq_filter: FrequencyFilter, lr: torch.Tensor, *, tile: int
+) -> torch.Tensor:
+    """The patch logits ``D(H(lr))`` of LR images ``(N, 3, h, w)``: what stage-1 validation and
+    the domain-distance maps score. Computed in ``tile``-pixel tiles (memory) with enough context
+    that they equal the whole image's. That needs the discriminator in eval mode (normalisation
+    layers then use running statistics, not the tile's), so it is evaluated in eval mode whatever
+    its mode."""
+    geometry = map_geometry(freq_filter, discriminator)
+    # Input pixels beyond a block [i*stride, (i+1)*stride) that its scores' windows reach.
+    context = max(geometry.padding, geometry.size - geometry.padding - geometry.stride, 0)
+    with eval_mode(discriminator):
+        return apply_tiled(lambda crop: discriminator(freq_filter(crop)), lr, tile=tile, context=context,
+                           alignment=geometry.stride, scale_out=Fraction(1, geometry.stride))

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from dasr.archs.modes import eval_mode
 from dasr.data.image_io import image_to_tensor, tensor_to_pixels
 from dasr.degradations.blur import blur, gaussian_kernel
 from dasr.degradations.pipeline import Step, config_steps, degrade, preset_steps
@@ -49,8 +47,11 @@ from dasr.metrics.protocol import (
 )
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
-from dasr.ops.tiling import apply_tiled
-from dasr.stage1_dsn.inference import downscale_with_dsn, noise_seed
+from dasr.stage1_dsn.inference import (
+    discriminator_logits,
+    downscale_with_dsn,
+    noise_seed,
+)
 
 PROBE_BLUR_SIGMA = 1.0
 """Gaussian blur (LR pixels) of the "blur" probe: a smoother image than any camera's bicubic."""
@@ -122,23 +123,13 @@ def discriminator_score(
     """Mean probability of "real LR", ``sigmoid(D(H(x)))``, over every patch of every image: the
     filter ``H`` in front of the discriminator as in training (``stage1_dsn.step``), and the
     training log's ``p_real`` / ``p_fake`` measured on whole images. The discriminator runs in eval
-    mode (normalisation layers use their running statistics, as stage 1.5's maps do) and in
-    ``tile``-pixel tiles, exact because each tile gets the whole receptive field as context."""
-    geometry = freq_filter.geometry().then(discriminator.geometry())
+    mode and in ``tile``-pixel tiles, as stage 1.5's maps are (:func:`discriminator_logits`)."""
     device = next(discriminator.parameters()).device
     total, count = 0.0, 0
-    with eval_mode(discriminator):
-        for image in images:
-            logits = apply_tiled(
-                lambda crop: discriminator(freq_filter(crop)),
-                image.to(device),
-                tile=tile,
-                context=geometry.size,
-                alignment=geometry.stride,
-                scale_out=Fraction(1, geometry.stride),
-            )
-            total += float(torch.sigmoid(logits.double()).sum())
-            count += logits.numel()
+    for image in images:
+        logits = discriminator_logits(discriminator, freq_filter, image.to(device), tile=tile)
+        total += float(torch.sigmoid(logits.double()).sum())
+        count += logits.numel()
     return total / count
 
 

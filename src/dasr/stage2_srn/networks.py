@@ -22,12 +22,8 @@ from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.weights import resolve_init
 
-_SETTING_OF = {
-    "num_features": "srn.num_features",
-    "num_blocks": "srn.num_blocks",
-    "growth_channels": "srn.growth_channels",
-    "scale": "scale",
-}
+_SETTING_OF = {"num_features": "srn.num_features", "num_blocks": "srn.num_blocks",
+               "growth_channels": "srn.growth_channels", "scale": "scale"}
 """The configuration keys of RRDBNet's hyper-parameters, for error messages."""
 
 
@@ -45,13 +41,8 @@ def build_srn_networks(config: Config, *, load_init: bool = True) -> SRNBundle:
     resumed run takes its weights from its checkpoint and needs neither the file nor, for a
     public model, the network)."""
     srn = config.srn
-    generator = build_arch(
-        RRDB_ARCH,
-        scale=config.scale,
-        num_features=srn.num_features,
-        num_blocks=srn.num_blocks,
-        growth_channels=srn.growth_channels,
-    )
+    generator = build_arch(RRDB_ARCH, scale=config.scale, num_features=srn.num_features, num_blocks=srn.num_blocks,
+                           growth_channels=srn.growth_channels)
     init = resolve_init(srn.init, config.scale) if load_init else None
     if init is not None:
         load_initial_weights(generator, init, srn.init)
