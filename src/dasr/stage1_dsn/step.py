@@ -16,15 +16,14 @@ parameters that get none. Networks run in ``precision`` (``train.amp``); losses 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from dasr.config.schema import DSNConfig
 from dasr.engine.distributed import unwrap
-from dasr.engine.guarded_step import BadSteps, guarded_step
-from dasr.engine.precision import Precision
+from dasr.engine.guarded_step import GuardedTrainer, guarded_step
 from dasr.losses.content import weighted_l1
 from dasr.losses.gan import discriminator_losses, generator_adversarial_loss
 from dasr.ops.frequency import FrequencyFilter, low_frequency
@@ -32,7 +31,7 @@ from dasr.ops.resize import bicubic_downscale
 
 
 @dataclass
-class DSNTrainer:
+class DSNTrainer(GuardedTrainer):
     """The networks, optimizers and losses of stage 1; ``step`` runs one iteration.
 
     ``generator`` and ``discriminator`` are what the training forwards call (possibly DDP or
@@ -48,14 +47,7 @@ class DSNTrainer:
     optimizer_d: torch.optim.Optimizer
     settings: DSNConfig
     scale: int
-    precision: Precision = field(default_factory=Precision)
-    scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    bad_steps: BadSteps = field(init=False)
-    """Iterations in a row that skipped an optimizer step."""
-
-    def __post_init__(self) -> None:
-        self.bad_steps = BadSteps(self.settings.max_bad_steps, "dsn")
+    section = "dsn"
 
     def step(
         self, hr: torch.Tensor, real_lr: torch.Tensor, *, adversarial: bool, iteration: int | None = None

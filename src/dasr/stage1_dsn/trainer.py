@@ -135,9 +135,9 @@ def step_trainer(setup: StageSetup, bundle: DSNBundle, trainable: Trainable) -> 
         trainable.optimizers["discriminator"],
         settings,
         config.scale,
-        setup.precision,
-        trainable.scalers["generator"],
-        trainable.scalers["discriminator"],
+        precision=setup.precision,
+        scaler_g=trainable.scalers["generator"],
+        scaler_d=trainable.scalers["discriminator"],
     )
 
 

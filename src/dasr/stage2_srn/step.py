@@ -28,15 +28,14 @@ the generator step is called unwrapped, as in stage 1 (``dasr.stage1_dsn.step``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from dasr.config.schema import SRNConfig
 from dasr.engine.distributed import unwrap
-from dasr.engine.guarded_step import BadSteps, guarded_step
-from dasr.engine.precision import Precision
+from dasr.engine.guarded_step import GuardedTrainer, guarded_step
 from dasr.losses.content import weighted_l1
 from dasr.losses.gan import discriminator_losses, generator_adversarial_loss
 from dasr.metrics.protocol import quantize_8bit
@@ -53,7 +52,7 @@ def judges_real_lr(adversarial: str) -> bool:
 
 
 @dataclass
-class SRNTrainer:
+class SRNTrainer(GuardedTrainer):
     """The networks, optimizers and losses of stage 2; ``step`` runs one iteration.
 
     ``discriminator``, ``freq_filter`` and ``optimizer_d`` are ``None`` exactly when
@@ -71,14 +70,10 @@ class SRNTrainer:
     ema: ModelEMA
     settings: SRNConfig
     scale: int
-    precision: Precision = field(default_factory=Precision)
-    scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    bad_steps: BadSteps = field(init=False)
-    """Iterations in a row that skipped an optimizer step."""
+    section = "srn"
 
     def __post_init__(self) -> None:
-        self.bad_steps = BadSteps(self.settings.max_bad_steps, "srn")
+        super().__post_init__()
         wanted = self.settings.adversarial != "none"
         if any((part is not None) != wanted for part in (self.discriminator, self.freq_filter, self.optimizer_d)):
             raise ValueError("a discriminator, its filter and its optimizer go exactly with adversarial != none")

@@ -223,9 +223,9 @@ def step_trainer(setup: StageSetup, bundle: SRNBundle, ema: ModelEMA, trainable:
         ema,
         srn,
         config.scale,
-        setup.precision,
-        trainable.scalers["generator"],
-        trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
+        precision=setup.precision,
+        scaler_g=trainable.scalers["generator"],
+        scaler_d=trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
     )
 
 
