@@ -141,3 +141,10 @@ class GuardedTrainer:
 
     def __post_init__(self) -> None:
         self.bad_steps = BadSteps(self.settings.max_bad_steps, self.section)  # type: ignore[attr-defined]
+
+    def logged(self, losses: dict[str, Tensor], steps: dict[str, Tensor], iteration: int | None) -> dict[str, Tensor]:
+        """What an iteration returns to the training loop: its detached losses and ``skipped``,
+        after recording its steps' flags (network name -> :func:`guarded_step`'s) for
+        :meth:`BadSteps.settle`."""
+        skipped = self.bad_steps.record(steps, iteration)
+        return {**{name: value.detach() for name, value in losses.items()}, "skipped": skipped}

@@ -87,5 +87,4 @@ class DSNTrainer(GuardedTrainer):
                                                frozen, real_lr, generated))
             steps["discriminator"] = guarded_step(self.optimizer_d, self.scaler_d, self.discriminator,
                                                   losses["adv_d"], None)
-        skipped = self.bad_steps.record(steps, iteration)
-        return {**{name: value.detach() for name, value in losses.items()}, "skipped": skipped}
+        return self.logged(losses, steps, iteration)

@@ -117,8 +117,7 @@ class SRNTrainer(GuardedTrainer):
                                                frozen, real, fake))
             steps["discriminator"] = guarded_step(self.optimizer_d, self.scaler_d, self.discriminator,
                                                   losses["adv_d"], None)
-        skipped = self.bad_steps.record(steps, iteration)
-        return {**{name: value.detach() for name, value in losses.items()}, "skipped": skipped}
+        return self.logged(losses, steps, iteration)
 
     def pair_lr(self, batch: dict[str, Tensor]) -> Tensor:
         """The LR half of the training pairs: the batch's, or the 8-bit bicubic downscale of
