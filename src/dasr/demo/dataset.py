@@ -16,8 +16,9 @@ Which half is HR alternates from photo to photo, so neither set is all left halv
 are clean, sharp wallpapers (``photos/README.md``: sources and licences). The previous set, cut
 from scikit-image's sample photos, was too textured and too noisy itself: on it the DSN never
 found the camera's noise, and DASR did not beat its baseline (docs/demo.md). Every value is fixed
-(photos, halves, camera, degradation seed), so the set is the same on every machine;
-``manifest.json`` records where every file came from.
+(photos, halves, camera, degradation seed), so the set is the same on every machine whose
+Pillow decodes the JPEG photos alike (its bundled libjpeg-turbo does); ``manifest.json``
+records where every file came from.
 """
 
 from __future__ import annotations
