@@ -61,26 +61,31 @@ class Variant:
 
     channels_last: bool = False
     compile: bool = False
+    graphs: bool = False
+    """``train.compile_mode=reduce-overhead``: the compiled networks replayed as CUDA graphs."""
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        """``eager``, ``channels_last``, ``compile`` or ``channels_last+compile``."""
+        """``eager``, or ``+``-joined ``channels_last``, ``compile``, ``graphs`` (compile with CUDA
+        graphs), e.g. ``channels_last+graphs``."""
         if name == "eager":
             return cls()
         parts = set(name.split("+"))
-        if not parts <= {"channels_last", "compile"}:
+        if not parts <= {"channels_last", "compile", "graphs"}:
             raise argparse.ArgumentTypeError(
-                f"unknown variant {name!r}: use eager, channels_last, compile or channels_last+compile"
+                f"unknown variant {name!r}: use eager or channels_last, compile, graphs joined by +"
             )
-        return cls(channels_last="channels_last" in parts, compile="compile" in parts)
+        graphs = "graphs" in parts
+        return cls(channels_last="channels_last" in parts, compile=graphs or "compile" in parts, graphs=graphs)
 
     @property
     def name(self) -> str:
-        on = [part for part, wanted in (("channels_last", self.channels_last), ("compile", self.compile)) if wanted]
-        return "+".join(on) or "eager"
+        parts = (("channels_last", self.channels_last), ("graphs", self.graphs), ("compile", self.compile and not self.graphs))
+        return "+".join(part for part, wanted in parts if wanted) or "eager"
 
     def overrides(self) -> list[str]:
-        return [f"train.channels_last={str(self.channels_last).lower()}", f"train.compile={str(self.compile).lower()}"]
+        return [f"train.channels_last={str(self.channels_last).lower()}", f"train.compile={str(self.compile).lower()}",
+                f"train.compile_mode={'reduce-overhead' if self.graphs else 'default'}"]
 
 
 @dataclass
@@ -108,6 +113,9 @@ class Stage(Protocol):
 
     def patch_size(self, config: Config) -> int:
         """The HR patch size of a sample."""
+
+    def iterations(self, config: Config) -> int:
+        """The stage's iterations in ``config`` (pre-training included)."""
 
     def build(self, config: Config, device: torch.device) -> Built:
         """The trainer as ``dasr train-*`` builds it (``train.*`` acceleration, precision)."""
@@ -206,8 +214,13 @@ def run(stage: Stage, description: str) -> dict[str, object]:
         if fastest is None or seconds < fastest[0]:
             fastest = (seconds, variant.name, variant_config, built.step)
     baseline = rows[0]["ms_per_step"]
+    schedule = load_config(SCHEDULE_PRESET)
+    iterations = stage.iterations(stage.configure(schedule))
     for row in rows:
         row["speedup"] = baseline / row["ms_per_step"]
+        # An upper bound: the content-only pre-training iterations cost less than a full step.
+        row[f"{SCHEDULE_PRESET}_stage_h"] = iterations * row["ms_per_step"] / 3.6e6
+    figures["schedule"] = {"preset": SCHEDULE_PRESET, "iterations": iterations}
     figures["variants"] = rows
     print(
         format_table(
@@ -221,9 +234,13 @@ def run(stage: Stage, description: str) -> dict[str, object]:
                 Column("utilisation_pct", "util %", ".1f"),
                 Column("first_step_s", "1st step s", ".1f"),
                 Column("peak_gib", "peak GiB", ".2f"),
+                Column(f"{SCHEDULE_PRESET}_stage_h", f"{SCHEDULE_PRESET} h", ".2f"),
             ],
         )
     )
+    print(f"  {SCHEDULE_PRESET} h: this stage's {iterations} iterations of the {SCHEDULE_PRESET} schedule at this "
+          "step time (pre-training counted as full steps: an upper bound); the whole schedule adds the other "
+          "stage's benchmark and generation (maps_speed.py)")
     if "parts" in figures:
         print("  where the time goes (eager, each part alone):")
         print(format_table(figures["parts"], [Column("part", "part"), Column("ms", "ms", ".1f")]))
@@ -235,6 +252,10 @@ def run(stage: Stage, description: str) -> dict[str, object]:
     if args.json:
         write_json(args.json, figures)
     return figures
+
+
+SCHEDULE_PRESET = "aim2019-x4"
+"""The paper's schedule the step times are turned into hours for (issue 15's target: under 2 h)."""
 
 
 def to_device(batch: Batch, config: Config, device: torch.device) -> Batch:
@@ -353,8 +374,9 @@ def _parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--variants",
         type=lambda text: [Variant.parse(name) for name in text.split(",")],
-        help="comma-separated: eager, channels_last, compile, channels_last+compile "
-        "(default: all four on CUDA, eager,channels_last on a CPU, where compiling takes minutes)",
+        help="comma-separated: eager, or channels_last, compile, graphs (compile with CUDA graphs) joined by +, "
+        "e.g. channels_last+graphs (default: eager, channels_last and both with compile on CUDA, "
+        "eager,channels_last on a CPU, where compiling takes minutes)",
     )
     parser.add_argument(
         "--amp", choices=("auto", "bf16", "fp16", "fp32"), help="sets train.amp (default: the config's, auto)"

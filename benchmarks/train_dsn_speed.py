@@ -48,6 +48,9 @@ class DSNStage:
     def patch_size(self, config: Config) -> int:
         return config.dsn.patch_size
 
+    def iterations(self, config: Config) -> int:
+        return config.dsn.pretrain_iters + config.dsn.iters
+
     def build(self, config: Config, device: torch.device) -> Built:
         """``dasr.stage1_dsn.trainer.train_dsn``'s trainer, on ``device``."""
         dsn = config.dsn

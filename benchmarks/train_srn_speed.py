@@ -55,6 +55,9 @@ class SRNStage:
     def patch_size(self, config: Config) -> int:
         return config.srn.patch_size
 
+    def iterations(self, config: Config) -> int:
+        return config.srn.pretrain_iters + config.srn.iters
+
     def build(self, config: Config, device: torch.device) -> Built:
         """``dasr.stage2_srn.trainer.train_srn``'s trainer, on ``device``."""
         srn = config.srn

@@ -42,6 +42,22 @@ def test_speed_keys_default_to_auto_precision_and_plain_networks() -> None:
         load_config("paper", (), ["train.amp=off"])
 
 
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compile_mode_reaches_torch_compile(mode: str, monkeypatch) -> None:
+    """``train.compile_mode`` is what ``torch.compile`` gets (reduce-overhead: CUDA graphs);
+    without ``train.compile`` nothing is compiled; a mode torch does not know is refused."""
+    from dasr.engine.acceleration import prepare_network
+
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda module, **kwargs: calls.append(kwargs) or module)
+    network = torch.nn.Conv2d(3, 3, 3)
+    prepare_network(network, load_config("paper", (), ["train.compile=true", f"train.compile_mode={mode}"]).train)
+    prepare_network(network, load_config("paper", (), [f"train.compile_mode={mode}"]).train)
+    assert calls == [{"mode": mode}]
+    with pytest.raises(DasrError, match="train.compile_mode"):
+        load_config("paper", (), ["train.compile_mode=fast"])
+
+
 @pytest.mark.parametrize("mode", ["auto", "bf16", "fp16", "fp32"])
 def test_the_cpu_always_trains_in_float32(mode: str) -> None:
     if mode in ("bf16", "fp16"):

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from dasr.config.loader import load_config
 from dasr.data.folders import list_images
 from dasr.data.paired import generated_pairs
 from tests.conftest import TINY_DSN, TINY_SRN
@@ -33,14 +34,17 @@ def test_flops_of_a_convolution_forward_and_backward() -> None:
     assert count_flops(lambda: conv(inputs).sum().backward()) == 3 * forward
 
 
-@pytest.mark.parametrize("name", ["eager", "channels_last", "compile", "channels_last+compile"])
+@pytest.mark.parametrize("name", ["eager", "channels_last", "compile", "channels_last+compile", "graphs",
+                                  "channels_last+graphs"])
 def test_variant_names_round_trip_to_config_overrides(name: str) -> None:
     variant = Variant.parse(name)
     assert variant.name == name
     assert variant.overrides() == [
         f"train.channels_last={str('channels_last' in name).lower()}",
-        f"train.compile={str('compile' in name).lower()}",
+        f"train.compile={str('compile' in name or 'graphs' in name).lower()}",
+        f"train.compile_mode={'reduce-overhead' if 'graphs' in name else 'default'}",
     ]
+    load_config("paper", (), variant.overrides())  # settings the trainers accept
 
 
 @pytest.mark.parametrize(

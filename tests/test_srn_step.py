@@ -4,7 +4,6 @@ the EMA, gradient clipping and the NaN guard."""
 from __future__ import annotations
 
 import copy
-import sys
 
 import pytest
 import torch
@@ -238,12 +237,7 @@ def test_the_guard_decides_on_the_device_and_reads_its_flags_later(monkeypatch) 
     bad["pair_lr"][0, 0, 0, 0] = float("nan")
 
     def refused(name: str):
-        original = getattr(torch.Tensor, name)
-
-        def host_read(tensor: torch.Tensor, *args, **kwargs):
-            # AveragedModel's update count is a CPU tensor even when training on a GPU: no sync.
-            if sys._getframe(1).f_code.co_filename.endswith("swa_utils.py"):
-                return original(tensor, *args, **kwargs)
+        def host_read(*args, **kwargs):
             raise AssertionError(f"the step read a tensor on the host ({name})")
 
         return host_read

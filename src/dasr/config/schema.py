@@ -46,6 +46,11 @@ class TrainConfig:
     it was no faster (benchmarks/README.md)."""
     compile: bool = False
     """``torch.compile`` the generator and discriminator for training (the first steps compile)."""
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "default"
+    """``torch.compile``'s mode with ``train.compile``: ``reduce-overhead`` replays each network's
+    fixed-shape forward and backward as CUDA graphs, for steps bound by kernel launches (the
+    ``paper`` SRN step on 32 x 32 LR patches); it pays once its capture cost is spread over
+    enough iterations (``benchmarks/train_srn_speed.py --variants compile+graphs``)."""
 
 
 @dataclass

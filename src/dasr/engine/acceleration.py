@@ -26,7 +26,7 @@ def prepare_network(module: nn.Module, train: TrainConfig) -> nn.Module:
         module.to(memory_format=torch.channels_last)
     prepared = data_parallel(module)
     if train.compile:
-        prepared = torch.compile(prepared)
+        prepared = torch.compile(prepared, mode=train.compile_mode)
     return prepared
 
 
