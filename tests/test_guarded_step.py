@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from dasr.engine.guarded_step import guarded_step
+from dasr.engine import guarded_step as guarded_step_module
+from dasr.engine.guarded_step import BadSteps, guarded_step
 from dasr.engine.lr_schedule import adam
 
 OPTIMIZERS = {
@@ -85,3 +86,16 @@ def test_fused_adam_trains_as_plain_adam_does() -> None:
     for a, b in zip(fused_net.parameters(), plain_net.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert any(not torch.equal(a, b) for a, b in zip(fused_net.parameters(), network().parameters()))
+
+
+def test_bad_steps_read_their_flags_themselves_when_nobody_settles(monkeypatch) -> None:
+    """A caller that never settles (a benchmark's loop) keeps at most MAX_PENDING iterations."""
+    monkeypatch.setattr(guarded_step_module, "MAX_PENDING", 3)
+    counter = BadSteps(limit=5, section="srn")
+    good, bad = torch.tensor([False, False]), torch.tensor([True, False])
+    counter.record({"generator": good}, 1)
+    counter.record({"generator": bad}, 2)
+    with pytest.warns(UserWarning) as warned:
+        counter.record({"generator": bad}, 3)  # the third record reads all three
+    assert [str(warning.message).split(":")[0] for warning in warned] == ["iteration 2", "iteration 3"]
+    assert counter.in_a_row == 2 and not counter._pending

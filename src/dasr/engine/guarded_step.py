@@ -73,6 +73,10 @@ def _step_unless(optimizer: torch.optim.Optimizer, skip: Tensor) -> None:
         optimizer.step()
 
 
+MAX_PENDING = 1000
+"""Iterations whose flags :class:`BadSteps` keeps at most before it reads them itself."""
+
+
 @dataclass
 class BadSteps:
     """Counts iterations in a row that skipped an optimizer step, for one stage (``section``:
@@ -89,6 +93,8 @@ class BadSteps:
         flags); returns the iteration's ``skipped`` figure for the log, on the device."""
         flags = torch.stack(list(steps.values()))
         self._pending.append((iteration, tuple(steps), flags))
+        if len(self._pending) >= MAX_PENDING:  # a caller that never settles (a benchmark loop)
+            self.settle()
         return flags.any().float()
 
     def settle(self) -> None:
