@@ -16,23 +16,22 @@ from pathlib import Path
 
 from PIL import Image
 
-NAMES = ("Aqua", "Blinds", "DarkestHour", "FreshFlower", "Garden", "GreenMeadow", "Infinite-Sea_by_Aury88",
-         "Kite", "TwoWings", "YellowFlower", "summer_1am")
+from dasr.demo.dataset import PHOTOS_DIR, TRAIN_PHOTOS, VAL_PHOTOS
+
 LONG_SIDE = 768
-OUT = Path(__file__).resolve().parents[1] / "src" / "dasr" / "demo" / "photos"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=Path, required=True, help="the development photos folder")
     args = parser.parse_args()
-    for name in NAMES:
+    for name in (*TRAIN_PHOTOS, *VAL_PHOTOS):
         with Image.open(args.photos / f"{name}.png") as photo:
             photo = photo.convert("RGB")
             factor = LONG_SIDE / max(photo.size)
             size = (round(photo.width * factor), round(photo.height * factor))
-            photo.resize(size, Image.LANCZOS).save(OUT / f"{name}.jpg", quality=95, subsampling=0)
-        print(OUT / f"{name}.jpg", size)
+            photo.resize(size, Image.LANCZOS).save(PHOTOS_DIR / f"{name}.jpg", quality=95, subsampling=0)
+        print(PHOTOS_DIR / f"{name}.jpg", size)
 
 
 if __name__ == "__main__":

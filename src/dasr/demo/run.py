@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from dasr.config.schema import Config
 from dasr.data.image_io import (
     image_to_tensor,
@@ -131,11 +133,11 @@ def run_demo(
     page = build_report(out / DASR.name, methods=compared)
     stage1 = ("stage 1: none (srn.pairs is not 'generated')" if config.srn.pairs != "generated" else
               "stage 1, " + format_validation(config.dsn.pretrain_iters + config.dsn.iters,
-                                              check_stage1(out, data, config)))
+                                              check_stage1(out, data, config, device)))
     return DemoResult(results, format_comparison(results), verdict(results), stage1, metrics_csv, metrics_json, page)
 
 
-def check_stage1(out: Path, data: DemoData, config: Config) -> dict[str, float]:
+def check_stage1(out: Path, data: DemoData, config: Config, device: torch.device) -> dict[str, float]:
     """Stage-1 validation of DASR's finished DSN on the validation photos, with the demo's camera
     as the known true degradation (written to ``OUT/stage1_check.json``): whether the generated LR
     has the real LR's high-frequency statistics and whether the discriminator scores the camera
@@ -143,7 +145,7 @@ def check_stage1(out: Path, data: DemoData, config: Config) -> dict[str, float]:
     # Unpaired: PSNR against one noisy realisation is no stage-1 measure (and needs larger images).
     validation = DSNValidationSet([hr for hr, _ in data.val_pairs], [lr for _, lr in data.val_pairs], paired=False)
     validator = DSNValidator(validation, scale=config.scale,
-                             tile=config.generate.tile, device=select_device(config.device), degradation=CAMERA)
+                             tile=config.generate.tile, device=device, degradation=CAMERA)
     bundle = load_dsn(out / DASR.name / "dsn")
     metrics = validator(bundle.generator.to(validator.device), bundle.discriminator.to(validator.device),
                         bundle.freq_filter)
