@@ -1,4 +1,9 @@
-"""``dasr ablate``: the paper's Table 1 (DSN variants) or Table 2 (SRN variants) on your data."""
+"""the paper's ablation tables: DSN variants (1) or SRN variants (2)
+
+Train every variant of the paper's Table 1 (DSN input x adversarial filter) or Table 2 (SRN pairs x
+target-domain GAN x map weighting) in OUT/table<N>/<variant>, score them on the validation pairs and
+print the table; OUT/table<N>.csv/.json hold it. Rerunning resumes and skips finished variants. See
+docs/ablation.md."""
 
 from __future__ import annotations
 
@@ -13,15 +18,7 @@ from dasr.cli.options import (
 from dasr.errors import DasrError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "ablate",
-        help="the paper's ablation tables: DSN variants (1) or SRN variants (2)",
-        description="Train every variant of the paper's Table 1 (DSN input x adversarial filter) or "
-        "Table 2 (SRN pairs x target-domain GAN x map weighting) in OUT/table<N>/<variant>, score them "
-        "on the validation pairs and print the table; OUT/table<N>.csv/.json hold it. Rerunning resumes "
-        "and skips finished variants. See docs/ablation.md.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_unpaired_training_options(parser)
     # Checked by ablate(), not by argparse, so that a wrong value is one line like every other error.
     parser.add_argument("--table", type=int, required=True, help="1: DSN variants, 2: SRN variants")
@@ -35,7 +32,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run the table once per seed in OUT/seed-<SEED> and add the mean and spread over seeds "
         "(OUT/table<N>-seeds.csv/.json)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,11 +1,8 @@
-"""``dasr convert``: RRDB weights of any origin as our model file (``model.safetensors``).
+"""write RRDB weights of any naming as a dasr model file
 
-ESRGAN-family weights circulate under three namings and several containers, as pickles that may
-need code to open; the model file is one safetensors file that names its own hyper-parameters,
-so whatever reads it needs no flags and runs no code. Reading is
-:func:`dasr.inference.loading.load_sr_network` (every source ``dasr`` accepts as an SR model);
-writing is :func:`dasr.inference.model_file.save_model`.
-"""
+Read RRDBNet weights (BasicSR / Real-ESRGAN params or params_ema, ESRGAN 'model.N', mmsr, with or
+without 'module.', .pth or .safetensors; or a dasr-srn checkpoint or run folder) and write them as a
+dasr model file, whose metadata names the scale and sizes."""
 
 from __future__ import annotations
 
@@ -19,18 +16,10 @@ PROVENANCE_KEYS = ("source", "kind", "naming", "container", "weights", "iteratio
 """What ``load_sr_network`` says about where the weights came from, kept in the file."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "convert",
-        help="write RRDB weights of any naming as a dasr model file",
-        description="Read RRDBNet weights (BasicSR / Real-ESRGAN params or params_ema, ESRGAN 'model.N', "
-        "mmsr, with or without 'module.', .pth or .safetensors; or a dasr-srn checkpoint or run folder) "
-        "and write them as a dasr model file, whose metadata names the scale and sizes.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="IN", help="weights file, dasr checkpoint or run folder")
     parser.add_argument("output", type=Path, metavar="OUT", help="model file to write; must end in .safetensors")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.set_defaults(func=run)
 
 
 def _check_output(path: Path, overwrite: bool) -> None:
@@ -54,6 +43,11 @@ def _origin(info: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """ESRGAN-family weights circulate under three namings and several containers, as pickles that
+    may need code to open; the model file is one safetensors file that names its own
+    hyper-parameters, so whatever reads it needs no flags and runs no code. Reading is
+    :func:`dasr.inference.loading.load_sr_network` (every source ``dasr`` accepts as an SR model);
+    writing is :func:`dasr.inference.model_file.save_model`."""
     from dasr.inference.loading import load_sr_network
     from dasr.inference.model_file import save_model
 

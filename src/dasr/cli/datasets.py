@@ -1,4 +1,6 @@
-"""``dasr datasets``: the layouts of the paper's data sets, and a check of a downloaded copy."""
+"""list the paper's data sets, or check a downloaded one
+
+Folder layouts of the data sets of the paper's experiments (docs/datasets.md)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,9 @@ from dasr.datasets.layouts import LAYOUTS
 from dasr.errors import DasrError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "datasets",
-        help="list the paper's data sets, or check a downloaded one",
-        description="Folder layouts of the data sets of the paper's experiments (docs/datasets.md).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="the known data sets, their folders and where to get them")
-    listing.set_defaults(func=run_list)
+    actions.add_parser("list", help="the known data sets, their folders and where to get them")
     check = actions.add_parser(
         "check",
         help="check that ROOT holds a complete copy of a data set",
@@ -28,10 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("root", type=Path, metavar="ROOT", help="folder the data set was unpacked into")
     check.add_argument("--dataset", required=True, choices=tuple(LAYOUTS), metavar="NAME",
                        help=f"one of: {', '.join(LAYOUTS)}")
-    check.set_defaults(func=run_check)
 
 
-def run_list(args: argparse.Namespace) -> int:
+def _list_layouts() -> int:
     for layout in LAYOUTS.values():
         print(f"{layout.name}: {layout.title}")
         for image_set in layout.sets:
@@ -42,7 +37,9 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_check(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _list_layouts()
     from dasr.datasets.check import check_dataset
 
     result = check_dataset(args.root, args.dataset)

@@ -1,11 +1,7 @@
-"""``dasr degrade``: make a real-looking LR set (or a paired LR/HR validation set) from HR photos.
+"""make realistic LR images (blur, down-sampling, sensor noise, JPEG) from HR photos
 
-Every image's degradation is drawn from a generator seeded by (--seed, its index in the sorted
-input folder), so a rerun, a partial rerun or a rerun after adding ``--skip-bad`` gives the same
-bytes. ``degradations.json`` records the settings and the parameters drawn per image; a rerun
-with other settings into the same output is refused unless --overwrite, so the record never
-describes files it did not make.
-"""
+Degrade every HR image into an LR PNG of the same stem; with --pairs, write a paired validation set
+(OUTPUT/lr, OUTPUT/hr). Existing outputs are skipped unless --overwrite."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dasr.cli.options import add_skip_bad_option
 from dasr.degradations.presets import PRESETS
 from dasr.errors import DasrError
-from dasr.files.atomic import atomic_write
+from dasr.files.tables import json_text, write_text_files
 
 if TYPE_CHECKING:
     from dasr.degradations.pipeline import Step
@@ -29,13 +25,7 @@ DEFAULT_PRESET = "phone-camera"
 RECORD_NAME = "degradations.json"
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "degrade",
-        help="make realistic LR images (blur, down-sampling, sensor noise, JPEG) from HR photos",
-        description="Degrade every HR image into an LR PNG of the same stem; with --pairs, write a "
-        "paired validation set (OUTPUT/lr, OUTPUT/hr). Existing outputs are skipped unless --overwrite.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=Path, required=True, metavar="HR_DIR", help="HR image or folder")
     parser.add_argument("--output", type=Path, required=True, metavar="LR_DIR", help="output folder")
     parser.add_argument("--scale", type=int, required=True, help="down-scaling factor: 4, 2 or 1")
@@ -47,10 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pairs", action="store_true", help="also write the cropped HR: OUTPUT/lr and OUTPUT/hr")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs instead of skipping them")
     add_skip_bad_option(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every image's degradation is drawn from a generator seeded by (--seed, its index in the
+    sorted input folder), so a rerun, a partial rerun or a rerun after adding ``--skip-bad`` gives
+    the same bytes. ``degradations.json`` records the settings and the parameters drawn per image;
+    a rerun with other settings into the same output is refused unless --overwrite, so the record
+    never describes files it did not make."""
     from dasr.data.folders import (
         check_images,
         clashing_outputs,
@@ -92,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                     raise
                 failed.append(str(error))
     recorded = {stems[path]: images[stems[path]] for path in sorted(readable, key=stems.get) if stems[path] in images}
-    _write_record(record_path, {**settings, "images": recorded})
+    write_text_files({record_path: json_text({**settings, "images": recorded})}, "--output")
     for message in failed:
         print(f"dasr: failed: {message}", file=sys.stderr)
     print(
@@ -157,10 +151,3 @@ def _degrade_file(
     if len(targets) > 1:
         write_image(targets[1], hr, bit_depth=image.bit_depth)
     return {"input": path.name, "index": index, "hr_size": list(hr.shape[:2]), "steps": drawn}
-
-
-def _write_record(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "w") as file:
-        json.dump(record, file, indent=2)
-        file.write("\n")

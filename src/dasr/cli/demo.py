@@ -1,4 +1,11 @@
-"""``dasr demo``: the whole method on wallpapers shipped in the package, one command, no data needed."""
+"""train DASR and a bicubic-pairs baseline on bundled photos and compare them
+
+Build a small unpaired data set from the wallpapers shipped with dasr (one half of each photo as clean
+HR, the other half through one phone camera as real LR, held-back photos through the same camera as
+validation pairs), train DASR (OUT/dasr) and the same SR network on bicubic pairs
+(OUT/bicubic-baseline), and compare both with bicubic upsampling on the validation pairs. Under 15
+minutes on 2 CPU cores with the default preset (cpu-small; scale 4); rerunning the same command
+resumes."""
 
 from __future__ import annotations
 
@@ -11,28 +18,15 @@ DEMO_PRESET = "cpu-small"
 """Both trainings, the data set and the scoring: about 7 minutes on 2 idle CPU cores."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="train DASR and a bicubic-pairs baseline on bundled photos and compare them",
-        description="Build a small unpaired data set from the wallpapers shipped with dasr (one half of "
-        "each photo as clean HR, the other half through one phone camera as real LR, held-back "
-        "photos through the same camera as validation pairs), train DASR "
-        "(OUT/dasr) and the same SR network on bicubic pairs (OUT/bicubic-baseline), and compare "
-        "both with bicubic upsampling on the validation pairs. Under 15 minutes on 2 CPU cores "
-        "with the default preset (cpu-small; scale 4); rerunning the same command resumes.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("dasr-demo"), help="output folder (default: dasr-demo)")
     parser.add_argument(
         "--seeds", type=int, nargs="+", metavar="SEED",
         help="run the demo once per seed in OUT/seed-<SEED> and report the mean and spread over seeds; "
         "a DASR margin counts only beyond that spread (default: one run of the configured seed in OUT)",
     )
-    add_config_options(parser)
-    # The shared --preset option states the training commands' default (paper), not the demo's.
-    preset = next(action for action in parser._actions if action.dest == "preset")
-    preset.help = preset.help.replace("(default: paper)", f"(default: {DEMO_PRESET})")
-    parser.set_defaults(func=run, preset=DEMO_PRESET, scale=4)
+    add_config_options(parser, default_preset=DEMO_PRESET)
+    parser.set_defaults(scale=4)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,10 @@
-"""``dasr eval``: PSNR/SSIM (RGB and Y), HaarPSI/MS-SSIM/GMSD, high-frequency energy, LPIPS and
-optionally FID/KID of SR images against HR references, with the paper's protocol
-(:mod:`dasr.evaluation`)."""
+"""score SR images against HR references (PSNR, SSIM, HaarPSI, MS-SSIM, GMSD, HF, LPIPS, FID)
+
+Score SR images against their HR references, matched by file name: PSNR and SSIM on RGB and on Y
+with a border of --scale pixels cropped, the weight-free HaarPSI, MS-SSIM and GMSD, the high-frequency
+energy of SR and HR (HF, HF-HR; 8-bit levels), LPIPS (AlexNet, v0.1) when its weights are on this
+machine, FID/KID with --fid. Give --sr SR_DIR, or --model and --lr to make the SR images first (kept
+in OUT/sr with --out). See docs/evaluation.md for the protocol."""
 
 from __future__ import annotations
 
@@ -26,16 +30,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "eval",
-        help="score SR images against HR references (PSNR, SSIM, HaarPSI, MS-SSIM, GMSD, HF, LPIPS, FID)",
-        description="Score SR images against their HR references, matched by file name: PSNR and SSIM on "
-        "RGB and on Y with a border of --scale pixels cropped, the weight-free HaarPSI, MS-SSIM and GMSD, "
-        "the high-frequency energy of SR and HR (HF, HF-HR; 8-bit levels), LPIPS (AlexNet, v0.1) when its weights "
-        "are on this machine, FID/KID with --fid. Give --sr SR_DIR, or --model and --lr to make the SR "
-        "images first (kept in OUT/sr with --out). See docs/evaluation.md for the protocol.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sr", type=Path, metavar="SR_DIR", help="super-resolved images (or one image)")
     parser.add_argument("--model", type=Path, help="model file or run folder: make the SR images from --lr")
     parser.add_argument("--lr", type=Path, metavar="LR_DIR", help="low-resolution inputs for --model")
@@ -66,7 +61,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="--model on CUDA: auto = fp16 autocast, fp32 = none (the CPU always uses fp32)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.set_defaults(func=run)
 
 
 def _check_sources(args: argparse.Namespace) -> None:

@@ -1,4 +1,9 @@
-"""``dasr fit``: the whole method from two folders to a model file."""
+"""the whole pipeline: train-dsn, generate, train-srn, model.safetensors
+
+Train a super-resolution model for the kind of images in --lr from clean photos in --hr (no pairs
+needed). Runs stage 1 (RUN/dsn), stage 1.5 (RUN/pairs) and stage 2 (RUN/srn) and writes
+RUN/model.safetensors. Rerunning the same command resumes. Runs on several GPUs under torchrun
+(docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -12,18 +17,9 @@ from dasr.cli.options import (
 )
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "fit",
-        help="the whole pipeline: train-dsn, generate, train-srn, model.safetensors",
-        description="Train a super-resolution model for the kind of images in --lr from clean photos "
-        "in --hr (no pairs needed). Runs stage 1 (RUN/dsn), stage 1.5 (RUN/pairs) and stage 2 "
-        "(RUN/srn) and writes RUN/model.safetensors. Rerunning the same command resumes. "
-        "Runs on several GPUs under torchrun (docs/distributed.md).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_unpaired_training_options(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created or resumed)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,7 @@
-"""``dasr generate``: stage 1.5, generated LR images and domain-distance maps from a trained DSN."""
+"""stage 1.5: generated LR images and domain-distance maps
+
+Run the trained DSN on every HR image and write the generated LR image, its domain-distance map
+(.npy) and a heatmap picture of the map. Rerunning the same command skips the images already done."""
 
 from __future__ import annotations
 
@@ -11,14 +14,7 @@ from dasr.errors import DasrError
 from dasr.ops.filter_kinds import FILTER_KINDS
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "generate",
-        help="stage 1.5: generated LR images and domain-distance maps",
-        description="Run the trained DSN on every HR image and write the generated LR image, its "
-        "domain-distance map (.npy) and a heatmap picture of the map. Rerunning the same command "
-        "skips the images already done.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dsn",
         type=Path,
@@ -58,7 +54,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--no_highpass: rgb); others are checked against it",
     )
     add_skip_bad_option(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

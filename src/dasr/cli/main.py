@@ -1,16 +1,19 @@
 """The ``dasr`` command: sub-command dispatch and the one place where errors become exit codes.
 
-Each sub-command lives in its own module exposing ``add_parser(subparsers)`` (registering its
-options and setting ``func``) and is a thin shell over library code. Building the parser imports
-every command module, so those import only light modules at their top (argparse, ``dasr.errors``,
-``dasr.config``, torch-free name lists) and the library code inside the functions that run the
-command: ``dasr --help``, ``--version`` and a mistyped option never load torch, torchvision or
-OpenCV (``tests/test_cli_startup.py``; figures: ``benchmarks/cli_startup.py``).
+Each sub-command lives in its own module of :data:`COMMANDS` and is a thin shell over library
+code: the docstring's summary line is the command's line in ``dasr --help`` and the rest its
+``--help`` description, ``add_arguments(parser)`` declares its options and ``run(args)`` does the
+work. Building the parser imports every command module, so those
+import only light modules at their top (argparse, ``dasr.errors``, ``dasr.config``, torch-free name
+lists) and the library code inside ``run``: ``dasr --help``, ``--version`` and a mistyped option
+never load torch, torchvision or OpenCV (``tests/test_cli_startup.py``; figures:
+``benchmarks/cli_startup.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -22,31 +25,27 @@ from dasr.files.atomic import DISK_FULL_ERRNOS, disk_full_message
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
+COMMANDS = {
+    "train-dsn": "train_dsn", "generate": "generate", "train-srn": "train_srn", "fit": "fit", "sr": "sr",
+    "eval": "evaluate", "report": "report", "convert": "convert", "degrade": "degrade", "datasets": "datasets",
+    "ablate": "ablate", "demo": "demo",
+}
+"""Every command, in the order ``dasr --help`` lists them, and its module in ``dasr.cli``."""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from dasr.cli import (
-        ablate,
-        convert,
-        datasets,
-        degrade,
-        demo,
-        evaluate,
-        fit,
-        generate,
-        report,
-        sr,
-        train_dsn,
-        train_srn,
-    )
-
     parser = argparse.ArgumentParser(
         prog="dasr",
         description="Unsupervised real-world super-resolution with domain-distance aware training.",
     )
     parser.add_argument("--version", action="version", version=f"dasr {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in (train_dsn, generate, train_srn, fit, sr, evaluate, report, convert, degrade, datasets, ablate, demo):
-        command.add_parser(subparsers)
+    for name, module in COMMANDS.items():
+        command = importlib.import_module(f"dasr.cli.{module}")
+        summary, _, description = (command.__doc__ or "").partition("\n\n")
+        sub = subparsers.add_parser(name, help=summary, description=description)
+        command.add_arguments(sub)
+        sub.set_defaults(func=command.run)
     return parser
 
 

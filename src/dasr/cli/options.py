@@ -18,11 +18,11 @@ from dasr.errors import DasrError
 _Data = TypeVar("_Data")
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
+def add_config_options(parser: argparse.ArgumentParser, default_preset: str = "paper") -> None:
     parser.add_argument(
         "--preset",
-        default="paper",
-        help=f"named settings to start from: {', '.join(list_presets())} (default: paper)",
+        default=default_preset,
+        help=f"named settings to start from: {', '.join(list_presets())} (default: {default_preset})",
     )
     parser.add_argument(
         "--config", action="append", default=[], type=Path, metavar="FILE",
@@ -37,15 +37,6 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 def add_skip_bad_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip unreadable images with a warning instead of stopping"
-    )
-
-
-def add_init_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--init", metavar="WEIGHTS",
-        help="weights the SR network starts from, short for --set srn.init=WEIGHTS: none, "
-        "builtin:rrdb-small-x4 (or -x2; builtin:rrdb-small picks the scale), a public model "
-        "(RealESRNet_x4plus, RRDB_PSNR_x4, ...) or a file",
     )
 
 

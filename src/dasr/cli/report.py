@@ -1,4 +1,7 @@
-"""``dasr report``: one self-contained HTML page about a run folder."""
+"""one self-contained HTML page about a run: settings, samples, maps, curves, metrics
+
+Write an HTML report of a dasr fit, train-dsn or train-srn run folder. The file embeds everything
+(images, charts), needs no server or network, and can be sent as it is."""
 
 from __future__ import annotations
 
@@ -6,13 +9,7 @@ import argparse
 from pathlib import Path
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "report",
-        help="one self-contained HTML page about a run: settings, samples, maps, curves, metrics",
-        description="Write an HTML report of a dasr fit, train-dsn or train-srn run folder. The file "
-        "embeds everything (images, charts), needs no server or network, and can be sent as it is.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", type=Path, metavar="RUN", help="run folder (--out of dasr fit, train-dsn or train-srn)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="HTML file to write (default: RUN/report.html)")
     parser.add_argument(
@@ -24,7 +21,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a method to compare, by the metrics.json of dasr eval on its SR of the validation pairs "
         "(repeat, in order; the slider shows the last two): each pair's images side by side, and every metric",
     )
-    parser.set_defaults(func=run)
 
 
 def _method(value: str) -> tuple[str, Path]:

@@ -1,11 +1,7 @@
-"""``dasr sr``: super-resolve an image or a folder of images with a trained model.
+"""super-resolve images with a trained model
 
-Bit depth, grey and alpha are kept (16-bit in, 16-bit out where the format holds it), EXIF
-orientation is applied on reading, and every output appears under its name only once complete.
-A folder run goes on past a file that fails (unreadable, out of memory, unwritable): the failures
-are listed at the end and the exit status is 1 (0 with ``--skip-bad``). Finished outputs are skipped
-on a rerun, so an interrupted run continues where it stopped.
-"""
+Upscale an image or every image of a folder, tile by tile (any size, bounded memory, no seams).
+Rerunning skips the outputs that exist."""
 
 from __future__ import annotations
 
@@ -35,13 +31,7 @@ class Summary:
     """One message per file that could not be done."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "sr",
-        help="super-resolve images with a trained model",
-        description="Upscale an image or every image of a folder, tile by tile (any size, bounded "
-        "memory, no seams). Rerunning skips the outputs that exist.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", type=Path, required=True, metavar="MODEL_OR_RUN",
         help="model.safetensors, a 'dasr fit' / 'dasr train-srn' run folder, a stage-2 checkpoint "
@@ -77,10 +67,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--skip-bad", action="store_true",
         help="exit with status 0 even when some images failed (they are listed either way)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Bit depth, grey and alpha are kept (16-bit in, 16-bit out where the format holds it), EXIF
+    orientation is applied on reading, and every output appears under its name only once complete.
+    A folder run goes on past a file that fails (unreadable, out of memory, unwritable): the
+    failures are listed at the end and the exit status is 1 (0 with ``--skip-bad``). Finished
+    outputs are skipped on a rerun, so an interrupted run continues where it stopped."""
     from dasr.data.folders import list_images, unreadable_images
     from dasr.inference.api import load_model
 

@@ -1,4 +1,8 @@
-"""``dasr train-dsn``: stage 1, learn the real degradation from unpaired HR and real-LR folders."""
+"""stage 1: train the down-sampling network (DSN)
+
+Train the down-sampling network that turns HR photos into LR images that look like your real LR
+images. Rerunning the same command resumes from the last checkpoint. Runs on several GPUs under
+torchrun (docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -16,14 +20,7 @@ from dasr.cli.options import (
 from dasr.errors import DasrError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train-dsn",
-        help="stage 1: train the down-sampling network (DSN)",
-        description="Train the down-sampling network that turns HR photos into LR images that look "
-        "like your real LR images. Rerunning the same command resumes from the last checkpoint. "
-        "Runs on several GPUs under torchrun (docs/distributed.md).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_unpaired_training_options(parser)
     add_run_options(parser)
     parser.add_argument(
@@ -31,7 +28,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="--val-hr and --val-lr show different scenes: validate by distribution distances and "
         "discriminator scores only (no PSNR/SSIM)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

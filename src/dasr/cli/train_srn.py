@@ -1,4 +1,9 @@
-"""``dasr train-srn``: stage 2, train the SR network on generated, bicubic or real pairs."""
+"""stage 2: train the SR network (SRN)
+
+Train the super-resolution network on the pairs 'dasr generate' made, with the real LR images as the
+target domain (the paper), or on bicubic pairs (--set srn.pairs=bicubic), or supervised on real
+aligned pairs (--paired-lr/--paired-hr). Rerunning the same command resumes from the last checkpoint.
+Runs on several GPUs under torchrun (docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dasr.cli.options import (
-    add_init_option,
     add_run_options,
     add_training_options,
     config_from_args,
@@ -22,15 +26,7 @@ if TYPE_CHECKING:
     from dasr.stage2_srn.trainer import SRNData
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train-srn",
-        help="stage 2: train the SR network (SRN)",
-        description="Train the super-resolution network on the pairs 'dasr generate' made, with the "
-        "real LR images as the target domain (the paper), or on bicubic pairs (--set srn.pairs=bicubic), "
-        "or supervised on real aligned pairs (--paired-lr/--paired-hr). Rerunning the same command "
-        "resumes from the last checkpoint. Runs on several GPUs under torchrun (docs/distributed.md).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     unsupervised = parser.add_argument_group("unsupervised training (the paper)")
     unsupervised.add_argument(
         "--pairs", type=Path, metavar="PAIRS_DIR",
@@ -50,8 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     supervised.add_argument("--paired-hr", type=Path, metavar="DIR", help="their HR images")
     add_training_options(parser)
     add_run_options(parser)
-    add_init_option(parser)
-    parser.set_defaults(func=run)
+    parser.add_argument(
+        "--init", metavar="WEIGHTS",
+        help="weights the SR network starts from, short for --set srn.init=WEIGHTS: none, "
+        "builtin:rrdb-small-x4 (or -x2; builtin:rrdb-small picks the scale), a public model "
+        "(RealESRNet_x4plus, RRDB_PSNR_x4, ...) or a file",
+    )
 
 
 def read_data(args: argparse.Namespace, srn: SRNConfig) -> SRNData:
