@@ -162,13 +162,9 @@ def _write(out: Path, scale: int, parts: list[Part], photos: dict[str, np.ndarra
             stale.unlink()
     # One index per image: the camera is fixed, but no two images share their noise.
     for index, part in enumerate(parts):
-        pixels = part.region.cut(photos[part.region.photo])
-        if part.folder == "hr":
-            write_image(out / "hr" / f"{part.stem}.png", pixels)
-            continue
-        lr, hr, _ = degrade(pixels, steps, scale, SEED, index)
-        if part.folder == "real_lr":
-            write_image(out / "real_lr" / f"{part.stem}.png", lr)
-        else:
-            write_image(out / "val_hr" / f"{part.stem}.png", hr)
-            write_image(out / "val_lr" / f"{part.stem}.png", lr)
+        images = [part.region.cut(photos[part.region.photo])]
+        if part.folder != "hr":
+            lr, hr, _ = degrade(images[0], steps, scale, SEED, index)
+            images = [lr] if part.folder == "real_lr" else [hr, lr]
+        for file, image in zip(part.files(), images, strict=True):
+            write_image(out / file, image)

@@ -19,7 +19,6 @@ validation pairs: no checkpoint is picked on the images it is scored on.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,27 +26,14 @@ from pathlib import Path
 import torch
 
 from dasr.config.schema import Config
-from dasr.data.image_io import (
-    image_to_tensor,
-    read_image,
-    tensor_to_pixels,
-    to_rgb,
-    write_image,
-)
 from dasr.demo.dataset import CAMERA, DemoData, build_demo_data
 from dasr.engine.device import select_device
-from dasr.evaluation import (
-    evaluate_pairs,
-    match_pairs,
-    super_resolve_folder,
-    write_report,
-)
-from dasr.evaluation.metrics_table import HEADINGS, METRICS
+from dasr.evaluation.metrics_table import HEADINGS, JSON_NAME, METRICS
+from dasr.evaluation.runner import bicubic_upsample_folder, super_resolve_folder
 from dasr.files.atomic import atomic_write
 from dasr.files.tables import align_columns, finite_or_none
 from dasr.inference.api import load_model
-from dasr.ops.resize import bicubic_upscale
-from dasr.pipeline.ablate import Result
+from dasr.pipeline.ablate import Result, score_variant
 from dasr.pipeline.ablation_table import write_table
 from dasr.pipeline.ablation_variants import TABLE2_VARIANTS, Variant
 from dasr.pipeline.fit import FitData, fit
@@ -82,7 +68,7 @@ class DemoResult:
     """Mean scores per method: bicubic upsampling, the bicubic-pairs baseline, DASR."""
     table: str
     verdict: str
-    """One line: whether DASR is ahead of the bicubic-pair baseline in PSNR and SSIM."""
+    """One line: whether DASR is ahead of the bicubic-pair baseline in PSNR, SSIM and HaarPSI."""
     stage1: str
     """One line: the stage-1 check of :func:`check_stage1`."""
     metrics_csv: Path
@@ -117,18 +103,13 @@ def run_demo(
         return lambda folder: super_resolve_folder(upscaler, val_lr, folder, progress=show_progress)
 
     methods = [
-        (UPSAMPLING, out / UPSAMPLING.name, lambda folder: _bicubic_upsample(val_lr, folder, config.scale)),
+        (UPSAMPLING, out / UPSAMPLING.name, lambda folder: bicubic_upsample_folder(val_lr, folder, config.scale)),
         (BASELINE, out / "bicubic-baseline", network(baseline_model)),
         (DASR, out / DASR.name, network(dasr_model)),
     ]
-    results, compared = [], []
-    for variant, run, produce in methods:
-        pairs = match_pairs(produce(run / SR_FOLDER), val_hr, sr_option=str(run), hr_option="val_hr")
-        report = evaluate_pairs(pairs, scale=config.scale, device=device, progress=show_progress)
-        compared.append(Method(variant.label, write_report(report, run / "eval")[1]))
-        for notice in report.notices:  # e.g. why LPIPS is missing
-            warnings.warn(notice, stacklevel=2)
-        results.append(Result(variant, report.mean()))
+    results = [score_variant(variant, produce(run / SR_FOLDER), val_hr, run, "val_hr", scale=config.scale,
+                             device=device, show_progress=show_progress) for variant, run, produce in methods]
+    compared = [Method(variant.label, run / "eval" / JSON_NAME) for variant, run, _ in methods]
     metrics_csv, metrics_json = write_table(results, out / METRICS_STEM)
     page = build_report(out / DASR.name, methods=compared)
     stage1 = ("stage 1: none (srn.pairs is not 'generated')" if config.srn.pairs != "generated" else
@@ -158,18 +139,6 @@ def _silent(*args: object, **kwargs: object) -> None:
     """``print``'s stand-in when progress is off."""
 
 
-def _bicubic_upsample(lr_paths: Sequence[Path], folder: Path, scale: int) -> list[Path]:
-    """Plain bicubic interpolation (PyTorch, ``align_corners=False``) to 8-bit PNGs: the
-    no-learning reference every SR method must beat."""
-    paths = []
-    for path in lr_paths:
-        lr = image_to_tensor(to_rgb(read_image(path).pixels))[None]
-        sr = bicubic_upscale(lr, scale).clamp(0, 1)
-        paths.append(folder / f"{path.stem}.png")
-        write_image(paths[-1], tensor_to_pixels(sr[0]))
-    return paths
-
-
 def format_comparison(results: list[Result]) -> str:
     """One row per method, the mean of each metric measured (RGB and Y, border = scale)."""
     metrics = [name for name in METRICS if any(result.scores.get(name) is not None for result in results)]
@@ -188,11 +157,9 @@ def verdict(results: list[Result]) -> str:
     Said outright because the answer is not always yes, and one run is one seed: a margin means
     something only next to the spread between seeds, which the README reports for this demo.
     """
-    scores = {result.variant.name: result.scores for result in results}
-    names = [name for name in VERDICT_METRICS if scores[DASR.name].get(name) is not None]
-    margins = {name: scores[DASR.name][name] - scores[BASELINE.name][name] for name in names}
-    shown = ", ".join(f"{HEADINGS.get(name, name)} {margin:+.4f}" for name, margin in margins.items())
-    ahead = "ahead of" if all(margin > 0 for margin in margins.values()) else "not ahead of"
+    margins = paired_margins([results], DASR.name, BASELINE.name, VERDICT_METRICS)  # one seed: one difference each
+    shown = ", ".join(f"{HEADINGS.get(m.metric, m.metric)} {m.differences.mean:+.4f}" for m in margins)
+    ahead = "ahead of" if all(m.differences.mean > 0 for m in margins) else "not ahead of"
     return (
         f"DASR is {ahead} the same network trained on bicubic pairs ({shown}); one seed: compare the margins "
         "with the spread between seeds in the README's demo section."

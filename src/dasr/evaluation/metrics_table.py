@@ -69,8 +69,9 @@ class EvaluationReport:
         return {name: math.fsum(image.values[name] for image in self.images) / count for name in self.metrics}
 
 
-def _cell(value: float, metric: str) -> str:
-    return f"{value:.{DECIMALS[metric]}f}"
+def format_score(value: float, metric: str) -> str:
+    """``value`` rounded as the paper's tables round ``metric`` (4 decimals for other figures)."""
+    return f"{value:.{DECIMALS.get(metric, 4)}f}"
 
 
 def format_table(report: EvaluationReport) -> str:
@@ -78,11 +79,11 @@ def format_table(report: EvaluationReport) -> str:
     metrics = report.metrics
     rows = [["image", *(HEADINGS[name] for name in metrics)]]
     rows += [
-        [image.name + ("*" if image.cropped else ""), *(_cell(image.values[name], name) for name in metrics)]
+        [image.name + ("*" if image.cropped else ""), *(format_score(image.values[name], name) for name in metrics)]
         for image in report.images
     ]
     mean = report.mean()
-    rows.append([f"mean ({len(report.images)})", *(_cell(mean[name], name) for name in metrics)])
+    rows.append([f"mean ({len(report.images)})", *(format_score(mean[name], name) for name in metrics)])
     lines = align_columns(rows).split("\n")
     lines.insert(-1, "-" * len(lines[0]))
     if any(image.cropped for image in report.images):

@@ -11,7 +11,7 @@ from typing import Any
 import piq
 import torch
 
-from dasr.data.image_io import read_image, to_rgb, write_image
+from dasr.data.image_io import read_image, tensor_to_pixels, to_rgb, write_image
 from dasr.engine.progress import progress as progress_bar
 from dasr.errors import DasrError
 from dasr.evaluation.fid import folder_distances
@@ -21,6 +21,7 @@ from dasr.evaluation.pairing import Pair
 from dasr.inference.api import Upscaler
 from dasr.metrics.protocol import read_rgb_tensor, score_sr
 from dasr.metrics.weight_free import ms_ssim_skipped
+from dasr.ops.resize import bicubic_upscale
 
 
 @torch.no_grad()
@@ -98,4 +99,13 @@ def super_resolve_folder(
     for path in progress_bar(len(lr_paths), desc="sr", enabled=progress, items=lr_paths):
         sr_paths.append(out_dir / f"{path.stem}.png")
         write_image(sr_paths[-1], upscaler.upscale(to_rgb(read_image(path).pixels)))
+    return sr_paths
+
+
+def bicubic_upsample_folder(lr_paths: Sequence[Path], out_dir: Path, scale: int) -> list[Path]:
+    """:func:`super_resolve_folder` with plain bicubic interpolation in place of a network: the
+    no-learning reference every SR method must beat, written the same way (8-bit PNGs)."""
+    sr_paths = [out_dir / f"{path.stem}.png" for path in lr_paths]
+    for path, sr_path in zip(lr_paths, sr_paths):
+        write_image(sr_path, tensor_to_pixels(bicubic_upscale(read_rgb_tensor(path), scale)))
     return sr_paths

@@ -118,7 +118,8 @@ class Upscaler:
             return Image(pixels=pixels, alpha=alpha, bit_depth=image.bit_depth)
         if isinstance(image, PILImage.Image):
             samples, mode = _pil_samples(image)
-            return _to_pil(self._upscale_array(samples, tile), mode)
+            upscaled = self._upscale_array(samples, tile)
+            return PILImage.fromarray(upscaled.astype(np.int32) if mode == "I" else upscaled)
         if isinstance(image, np.ndarray):
             return self._upscale_array(image, tile)
         raise DasrError(f"cannot upscale a {type(image).__name__}: give a PIL image, a numpy array or a dasr Image")
@@ -205,9 +206,3 @@ def _pil_samples(image: PILImage.Image) -> tuple[np.ndarray, str]:
     if image.mode.startswith("I;16"):
         return samples.astype(np.uint16), "I;16"  # big-endian views become native
     return samples, image.mode
-
-
-def _to_pil(samples: np.ndarray, mode: str) -> PILImage.Image:
-    if mode == "I":
-        return PILImage.fromarray(samples.astype(np.int32))
-    return PILImage.fromarray(samples)

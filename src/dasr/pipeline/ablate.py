@@ -176,16 +176,26 @@ class _Scorer:
         """``produce`` trains or resumes the variant and returns the images to score against
         ``references`` (matched by name); the report goes to ``run/eval``."""
         scores = _finished(run, settings)
-        if scores is None:
-            if self.show_progress:
-                print(f"ablate: {run.parent.name}/{run.name}", flush=True)
-            pairs = match_pairs(produce(), references, sr_option=str(run), hr_option=reference_option)
-            report = evaluate_pairs(pairs, scale=self.config.scale, device=self.device, progress=self.show_progress)
-            write_report(report, run / "eval")
-            for notice in report.notices:  # e.g. why LPIPS is missing; Python shows each one once
-                warnings.warn(notice, stacklevel=2)
-            scores = report.mean()
-        return Result(variant, scores)
+        if scores is not None:
+            return Result(variant, scores)
+        if self.show_progress:
+            print(f"ablate: {run.parent.name}/{run.name}", flush=True)
+        return score_variant(variant, produce(), references, run, reference_option, scale=self.config.scale,
+                             device=self.device, show_progress=self.show_progress)
+
+
+def score_variant(
+    variant: Variant, images: Sequence[Path], references: list[Path], run: Path, reference_option: str, *,
+    scale: int, device: torch.device, show_progress: bool,
+) -> Result:
+    """Score ``images`` against ``references`` (matched by name) with ``dasr eval``'s protocol,
+    writing the report to ``run/eval``: the scoring of every ablation variant and demo method."""
+    pairs = match_pairs(images, references, sr_option=str(run), hr_option=reference_option)
+    report = evaluate_pairs(pairs, scale=scale, device=device, progress=show_progress)
+    write_report(report, run / "eval")
+    for notice in report.notices:  # e.g. why LPIPS is missing; Python shows each one once
+        warnings.warn(notice, stacklevel=2)
+    return Result(variant, report.mean())
 
 
 def _finished(run: Path, settings: Config | None) -> dict[str, float | None] | None:
@@ -205,7 +215,6 @@ def _finished(run: Path, settings: Config | None) -> dict[str, float | None] | N
 def _write_images(images: list[torch.Tensor], hr_paths: list[Path], out_dir: Path) -> list[Path]:
     """A reference row's LR images (made from the val HR, cropped to ``scale`` times its LR
     partner: Table 1's protocol) as 8-bit PNGs named after their HR."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{hr_path.stem}.png" for hr_path in hr_paths]
     for path, image in zip(paths, images):
         write_image(path, tensor_to_pixels(image))

@@ -117,10 +117,11 @@ def format_table2(results: list[Result]) -> str:
     return "Table 2: SR of the validation LR vs its HR (RGB, border = scale)\n" + align_columns(rows)
 
 
-def _records(results: list[Result]) -> list[dict]:
+def write_table(results: list[Result], path_stem: Path) -> tuple[Path, Path]:
+    """``<stem>.csv`` and ``<stem>.json``, one record per variant, each replaced atomically."""
     keys = list(dict.fromkeys(key for result in results for key, _ in result.variant.settings))
     metrics = list(dict.fromkeys(metric for result in results for metric in result.scores))
-    return [
+    return write_records([
         {
             "variant": result.variant.name,
             "label": result.variant.label,
@@ -128,12 +129,7 @@ def _records(results: list[Result]) -> list[dict]:
             **{metric: finite_or_none(result.scores.get(metric)) for metric in metrics},
         }
         for result in results
-    ]
-
-
-def write_table(results: list[Result], path_stem: Path) -> tuple[Path, Path]:
-    """``<stem>.csv`` and ``<stem>.json``, one record per variant, each replaced atomically."""
-    return write_records(_records(results), path_stem)
+    ], path_stem)
 
 
 TABLES = {1: (run_table1, format_table1, TABLE1_VARIANTS), 2: (run_table2, format_table2, TABLE2_VARIANTS)}

@@ -27,16 +27,16 @@ from safetensors.torch import save_file
 from dasr import __version__
 from dasr.archs.rrdbnet import RRDBNet
 from dasr.config.loader import load_config
-from dasr.config.schema import Config
 from dasr.data.image_io import tensor_to_pixels, write_image
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
 from dasr.evaluation import evaluate_pairs, match_pairs, super_resolve_folder
+from dasr.evaluation.runner import bicubic_upsample_folder
 from dasr.inference.api import load_model
 from dasr.inference.loading import load_sr_network
 from dasr.inference.model_file import save_model
 from dasr.metrics.protocol import quantize_8bit, read_rgb_tensor
-from dasr.ops.resize import bicubic_downscale, bicubic_upscale
+from dasr.ops.resize import bicubic_downscale
 from dasr.stage2_srn.trainer import SRNData, train_srn
 
 PRESET = "cpu-small"
@@ -104,9 +104,6 @@ class Recipe:
             f"train.sample_every={self.iters}",
             f"train.val_every={max(self.iters // 5, 1)}",
         ]
-
-    def config(self, scale: int, start: Path) -> Config:
-        return load_config(PRESET, (), self.overrides(scale, start))
 
 
 RECIPES = {
@@ -193,11 +190,7 @@ def measure(model: Path, photos: Photos, scale: int, work: Path) -> dict[str, di
     upsampling on the held-out pairs."""
     out = Path(work) / f"measure-x{scale}"
     network = super_resolve_folder(load_model(model, device="cpu"), photos.val_lr, out / "network", progress=False)
-    bicubic = []
-    for path in photos.val_lr:
-        bicubic.append(out / "bicubic" / path.name)
-        lr = read_rgb_tensor(path)
-        write_image(bicubic[-1], tensor_to_pixels(quantize_8bit(bicubic_upscale(lr, scale))[0]))
+    bicubic = bicubic_upsample_folder(photos.val_lr, out / "bicubic", scale)
     return {
         name: evaluate_pairs(match_pairs(sr, photos.val_hr), scale=scale, lpips="off", progress=False).mean()
         for name, sr in (("network", network), ("bicubic", bicubic))
@@ -205,13 +198,13 @@ def measure(model: Path, photos: Photos, scale: int, work: Path) -> dict[str, di
 
 
 def train_builtin_weights(
-    photos_dir: Path, scale: int, work: Path, out_file: Path, *, recipe: Recipe, command: str, show_progress: bool = True
+    photos_dir: Path, scale: int, work: Path, out_file: Path, *, recipe: Recipe, command: str
 ) -> dict[str, Any]:
     """Train (or resume) the weights of ``scale`` in ``work/x<scale>``, score them and write
     ``out_file``; returns the ``training`` record written into its metadata."""
     photos = prepare_photos(photos_dir, scale, work)
     start = interpolating_start(scale, recipe.seed, Path(work) / f"start-x{scale}.safetensors")
-    config = recipe.config(scale, start)
+    config = load_config(PRESET, (), recipe.overrides(scale, start))
     run = Path(work) / f"x{scale}"
     resumed = RunDir(run, create=False).latest_checkpoint() is not None
     wall, cpu = time.perf_counter(), time.process_time()
@@ -219,7 +212,6 @@ def train_builtin_weights(
         config,
         SRNData(hr_paths=photos.train, val_pairs=list(zip(photos.val_hr, photos.val_lr, strict=True))),
         run,
-        show_progress=show_progress,
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     generator, info = load_sr_network(checkpoint)

@@ -86,7 +86,7 @@ def make_generated_pairs(config: Config, data: FitData, out: Path, *, show_progr
     return pairs_dir
 
 
-def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData) -> Path:
+def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData) -> None:
     """The EMA generator of a stage-2 checkpoint as the documented model file."""
     generator, info = load_sr_network(srn_checkpoint)
     config = info["config"]
@@ -110,4 +110,3 @@ def export_model(srn_checkpoint: Path, path: Path, *, preset: str, data: FitData
             if config["srn"]["pairs"] == "generated" else 0,
         },
     )
-    return path

@@ -16,7 +16,6 @@ finds them finished and only adds up.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from dasr.config.schema import Config
 from dasr.errors import DasrError
-from dasr.evaluation.metrics_table import DECIMALS, HEADINGS
+from dasr.evaluation.metrics_table import HEADINGS, format_score
 from dasr.files.tables import align_columns, finite_or_none, write_records
 from dasr.pipeline.ablate import Result
 
@@ -58,7 +57,7 @@ class Spread:
 
     @property
     def mean(self) -> float:
-        return math.fsum(self.values) / len(self.values)
+        return statistics.fmean(self.values)
 
     @property
     def sd(self) -> float:
@@ -68,13 +67,10 @@ class Spread:
 
 def spreads(per_seed: Sequence[Sequence[Result]], metric: str) -> dict[str, Spread]:
     """Variant name -> its ``metric`` over the seeds, for variants measured with it in every seed."""
-    names = [result.variant.name for result in per_seed[0]]
-    values = {name: [] for name in names}
-    for results in per_seed:
-        scores = {result.variant.name: result.scores.get(metric) for result in results}
-        for name in names:
-            values[name].append(finite_or_none(scores.get(name)))
-    return {name: Spread(tuple(v)) for name, v in values.items() if None not in v}
+    by_seed = [{result.variant.name: finite_or_none(result.scores.get(metric)) for result in results}
+               for results in per_seed]
+    values = {result.variant.name: tuple(seed.get(result.variant.name) for seed in by_seed) for result in per_seed[0]}
+    return {name: Spread(found) for name, found in values.items() if None not in found}
 
 
 @dataclass(frozen=True)
@@ -106,10 +102,6 @@ def paired_margins(per_seed: Sequence[Sequence[Result]], better: str, worse: str
     return margins
 
 
-def _number(value: float, metric: str) -> str:
-    return f"{value:.{DECIMALS.get(metric, 4)}f}"
-
-
 def format_spread(per_seed: Sequence[Sequence[Result]], seeds: Sequence[int], metrics: Sequence[str]) -> str:
     """One row per method, each cell ``mean ± sd`` over the seeds."""
     by_metric = {metric: found for metric in metrics if (found := spreads(per_seed, metric))}
@@ -118,7 +110,8 @@ def format_spread(per_seed: Sequence[Sequence[Result]], seeds: Sequence[int], me
         cells = []
         for metric, found in by_metric.items():
             spread = found.get(result.variant.name)
-            cells.append("-" if spread is None else f"{_number(spread.mean, metric)} ± {_number(spread.sd, metric)}")
+            cells.append("-" if spread is None
+                         else f"{format_score(spread.mean, metric)} ± {format_score(spread.sd, metric)}")
         rows.append([result.variant.label, *cells])
     title = f"mean ± sample standard deviation over {len(seeds)} seeds ({', '.join(map(str, seeds))})"
     return f"{title}\n{align_columns(rows)}"

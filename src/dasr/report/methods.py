@@ -8,7 +8,6 @@ slider compares the last method (usually the run the report is about) with the o
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,8 @@ from PIL import Image
 
 from dasr.report.comparison import side_by_side, slider
 from dasr.report.images import load_rgb
-from dasr.report.metrics import MetricsTable, Scores, read_metrics
-from dasr.report.sections import metric_cells, metric_headings, note
+from dasr.report.metrics import MetricsTable, read_metrics
+from dasr.report.sections import note, scores_table
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,8 @@ def methods_body(methods: Sequence[Method]) -> str:
     pairs = f"{len(names)} validation pair{'s' if len(names) != 1 else ''}"
     parts = [note(f"{len(methods)} methods on the same {pairs} ({sources})."),
              *(note(text) for text in notes),
-             _table([(label, table.mean) for label, table in tables], columns, f"mean of the {pairs}")]
+             scores_table("method", columns, [(label, table.mean) for label, table in tables],
+                          caption=f"mean of the {pairs}")]
     for name in names:
         parts.append(_image(name, tables, columns))
     return "".join(parts)
@@ -61,20 +61,12 @@ def _image(name: str, tables: list[tuple[str, MetricsTable]], columns: list[str]
     scores = [(label, dict(table.rows)) for label, table in tables]
     parts = [side_by_side(name, panels + ([(hr, "HR")] if hr is not None else [])),
              *(note(text) for text in missing),
-             _table([(label, rows[name]) for label, rows in scores if name in rows], columns)]
+             scores_table("method", columns, [(label, rows[name]) for label, rows in scores if name in rows])]
     if len(panels) >= 2:
         (before, before_label), (after, after_label) = panels[-2:]
         before, after = _common_size(before, after)
         parts.append(slider(before, after, f"{name}: {before_label} vs {after_label}", (before_label, after_label)))
     return "".join(parts)
-
-
-def _table(rows: list[tuple[str, Scores]], columns: list[str], caption: str = "") -> str:
-    """One row per method, one column per metric."""
-    body = "".join(f"<tr><th>{html.escape(label)}</th>{metric_cells(columns, scores)}</tr>" for label, scores in rows)
-    caption = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return (f'<table class="metrics">{caption}<thead><tr><th>method</th>{metric_headings(columns)}'
-            f"</tr></thead><tbody>{body}</tbody></table>")
 
 
 def _common_size(first: Image.Image, second: Image.Image) -> tuple[Image.Image, Image.Image]:

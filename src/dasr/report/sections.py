@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from functools import reduce
 from pathlib import Path
 
 from dasr.config.loader import config_to_dict, diff_configs, list_presets, load_config
@@ -84,24 +85,14 @@ def _differences(config: Config, preset: str) -> str:
     keys = diff_configs(reference, config)
     if not keys:
         return note(f"All settings are those of the preset '{preset}'.")
-    ours, theirs = _flat(config), _flat(reference)
+    ours, theirs = config_to_dict(config), config_to_dict(reference)
     rows = "".join(
-        f"<tr><th>{html.escape(key)}</th><td>{html.escape(repr(ours[key]))}</td>"
-        f"<td>{html.escape(repr(theirs[key]))}</td></tr>"
+        f"<tr><th>{html.escape(key)}</th><td>{html.escape(repr(reduce(dict.get, key.split('.'), ours)))}</td>"
+        f"<td>{html.escape(repr(reduce(dict.get, key.split('.'), theirs)))}</td></tr>"
         for key in keys
     )
     return (f"<details><summary>{len(keys)} settings differ from the preset '{html.escape(preset)}'</summary>"
             f'<table class="config"><tr><th>setting</th><th>this run</th><th>preset</th></tr>{rows}</table></details>')
-
-
-def _flat(config: Config) -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for section, values in config_to_dict(config).items():
-        if isinstance(values, dict):
-            flat.update({f"{section}.{key}": value for key, value in values.items()})
-        else:
-            flat[section] = values
-    return flat
 
 
 def heatmaps_body(pairs_dir: Path) -> str:
@@ -137,12 +128,7 @@ def curves_body(stage: Stage, title: str) -> str:
             + f'<div class="charts">{"".join(charts)}</div>')
 
 
-def metric_headings(columns: list[str]) -> str:
-    """The ``<th>`` of each metric column: ``psnr_y`` is shown ``PSNR-Y``."""
-    return "".join(f"<th>{html.escape(column.upper().replace('_', '-'))}</th>" for column in columns)
-
-
-def metric_cells(columns: list[str], scores: Scores) -> str:
+def _cells(columns: list[str], scores: Scores) -> str:
     """One ``<td>`` per column: empty where not measured, ``inf`` for a null (infinite) PSNR."""
     return "".join(
         "<td></td>" if column not in scores else "<td>inf</td>" if scores[column] is None
@@ -151,19 +137,24 @@ def metric_cells(columns: list[str], scores: Scores) -> str:
     )
 
 
+def scores_table(first: str, columns: list[str], rows: list[tuple[str, Scores]], *, caption: str = "",
+                 foot: list[tuple[str, Scores]] | None = None) -> str:
+    """The report's one table of scores: a row per image or method (``rows``, then ``foot``), a
+    column per metric, headed ``first`` and the metric names (``psnr_y`` is shown ``PSNR-Y``)."""
+    def body(rows: list[tuple[str, Scores]]) -> str:
+        return "".join(f"<tr><th>{html.escape(label)}</th>{_cells(columns, scores)}</tr>" for label, scores in rows)
+
+    head = "".join(f"<th>{html.escape(column.upper().replace('_', '-'))}</th>" for column in columns)
+    caption = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    foot_rows = f"<tfoot>{body(foot)}</tfoot>" if foot else ""
+    return (f'<table class="metrics">{caption}<thead><tr><th>{first}</th>{head}</tr></thead>'
+            f"<tbody>{body(rows)}</tbody>{foot_rows}</table>")
+
+
 def metrics_body(table: MetricsTable) -> str:
-    head = metric_headings(table.columns)
-
-    def cells(scores: Scores) -> str:
-        return metric_cells(table.columns, scores)
-
-    body = "".join(
-        f"<tr><th>{html.escape(name)}{'*' if name in table.cropped else ''}</th>{cells(scores)}</tr>"
-        for name, scores in table.rows
-    )
-    foot = f"<tfoot><tr><th>mean ({len(table.rows)})</th>{cells(table.mean)}</tr></tfoot>" if table.mean else ""
+    rows = [(name + ("*" if name in table.cropped else ""), scores) for name, scores in table.rows]
+    foot = [(f"mean ({len(table.rows)})", table.mean)] if table.mean else None
     notes = [f"From {table.source}."] + table.notes
     if table.cropped:
         notes.append("* SR and HR sizes differed slightly; both were cropped to the common size.")
-    return ("".join(note(text) for text in notes)
-            + f'<table class="metrics"><thead><tr><th>image</th>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>')
+    return "".join(note(text) for text in notes) + scores_table("image", table.columns, rows, foot=foot)
