@@ -21,7 +21,7 @@ from image_sets import ImageSets
 from train_bench import Batch, Built, benchmark_perceptual, perceptual_note, run
 
 from dasr.config.schema import Config
-from dasr.data.unpaired import UnpairedPatches, patch_batches
+from dasr.data.unpaired import PatchOptions, UnpairedPatches, patch_batches
 from dasr.engine.acceleration import prepare_network
 from dasr.engine.lr_schedule import build_optimization
 from dasr.engine.precision import resolve_precision
@@ -88,16 +88,7 @@ class DSNStage:
     def real_batches(self, config: Config, images: ImageSets, workdir: Path) -> Iterator[Batch]:
         """The dataset and loader of ``dasr.stage1_dsn.trainer.train_dsn``, from batch 0."""
         dsn = config.dsn
-        dataset = UnpairedPatches(
-            images.hr,
-            images.lr,
-            hr_patch=dsn.patch_size,
-            scale=config.scale,
-            seed=config.seed,
-            augment=config.data.augment,
-            small_images=config.data.small_images,
-            cache_mb=config.data.cache_mb,
-        )
+        dataset = UnpairedPatches(images.hr, images.lr, PatchOptions.of(config, dsn.patch_size))
         return patch_batches(
             dataset, batch_size=dsn.batch_size, start_batch=0, num_workers=config.data.num_workers, seed=config.seed
         )

@@ -14,7 +14,7 @@ import torch
 from dasr.data import paired, unpaired
 from dasr.data.paired import Pair
 from dasr.data.stage2 import Stage2Patches
-from dasr.data.unpaired import ArrayCache, UnpairedPatches, patch_batches
+from dasr.data.unpaired import ArrayCache, PatchOptions, UnpairedPatches, patch_batches
 from tests.conftest import write_photo
 from tests.helpers import write_block_pair
 
@@ -60,18 +60,13 @@ def stage2(files: tuple[list[Pair], list[Path]], cache_mb: int) -> Stage2Patches
         pair_hr_paths=None,
         real_lr_paths=real_lr,
         unpaired_hr_paths=[hr for _, hr, _ in pairs],
-        hr_patch=8,
-        scale=2,
-        seed=0,
-        augment=True,
-        small_images="pad",
-        cache_mb=cache_mb,
+        options=PatchOptions(hr_patch=8, scale=2, seed=0, augment=True, small_images="pad", cache_mb=cache_mb),
     )
 
 
 def unpaired_patches(hr: list[Path], lr: list[Path], cache_mb: int) -> UnpairedPatches:
     return UnpairedPatches(
-        hr, lr, hr_patch=16, scale=4, seed=0, augment=True, small_images="pad", cache_mb=cache_mb
+        hr, lr, PatchOptions(hr_patch=16, scale=4, seed=0, augment=True, small_images="pad", cache_mb=cache_mb)
     )
 
 

@@ -18,7 +18,7 @@ from dasr.data.paired import (
     mean_map_value,
     real_pairs,
 )
-from dasr.data.unpaired import ArrayCache
+from dasr.data.unpaired import ArrayCache, PatchOptions
 from dasr.errors import DasrError
 from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.receptive_field import Geometry
@@ -53,19 +53,18 @@ def check_aligned(sample: dict[str, torch.Tensor], scale: int) -> None:
 class PairSamples:
     """Sample ``i`` of one pair list as the stage-2 sampler draws it from its ``PairSource``."""
 
-    def __init__(self, source: PairSource, augment: bool) -> None:
-        self.source, self.augment = source, augment
+    def __init__(self, source: PairSource) -> None:
+        self.source = source
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.source.sample(index, self.augment)
+        return self.source.sample(index)
 
 
 def dataset(
     pairs, *, hr_patch=8, scale=2, seed=0, stream=0, augment=True, small_images="pad", cache_mb=64
 ) -> PairSamples:
-    source = PairSource(pairs, lr_patch=hr_patch // scale, scale=scale, stream=stream, seed=seed,
-                        small_images=small_images, cache=ArrayCache(cache_mb * 2**20))
-    return PairSamples(source, augment)
+    options = PatchOptions(hr_patch, scale, seed, augment, small_images, cache_mb)
+    return PairSamples(PairSource(pairs, stream, options, ArrayCache(cache_mb * 2**20)))
 
 
 @pytest.mark.parametrize("scale", [1, 2, 4])
@@ -117,9 +116,9 @@ def test_mean_map_value_refuses_all_zero_maps(tmp_path: Path) -> None:
 
 def test_weight_scale_multiplies_the_map_only(tmp_path: Path) -> None:
     pair = write_block_pair(tmp_path, "a", (7, 9), 2, seed=1)
-    options = {"lr_patch": 4, "scale": 2, "stream": 0, "seed": 0, "small_images": "pad"}
-    plain = PairSource([pair], cache=ArrayCache(2**20), **options).sample(5, True)
-    scaled = PairSource([pair], cache=ArrayCache(2**20), weight_scale=2.5, **options).sample(5, True)
+    options = PatchOptions(hr_patch=8, scale=2, seed=0, augment=True, small_images="pad", cache_mb=1)
+    plain = PairSource([pair], 0, options, ArrayCache(2**20)).sample(5)
+    scaled = PairSource([pair], 0, options, ArrayCache(2**20), weight_scale=2.5).sample(5)
     assert torch.equal(plain["lr"], scaled["lr"]) and torch.equal(plain["hr"], scaled["hr"])
     torch.testing.assert_close(scaled["weight"], plain["weight"] * 2.5)
 
@@ -257,9 +256,9 @@ def test_generated_pairs_need_every_hr_partner(generated) -> None:
     pairs_dir, hr = generated
     with pytest.raises(
         DasrError,
-        match=rf"^--train-hr: no image named 'b\.\*' to pair with '{pairs_dir / 'lr' / 'b.png'}'$",
+        match=rf"^--hr: no image named 'b\.\*' to pair with '{pairs_dir / 'lr' / 'b.png'}'$",
     ):
-        generated_pairs(pairs_dir, [hr[0], hr[2]], scale=2, hr_option="--train-hr")
+        generated_pairs(pairs_dir, [hr[0], hr[2]], scale=2)
     with pytest.raises(DasrError, match=r"no image named 'a\.\*' .* \(and 2 more\)"):
         generated_pairs(pairs_dir, hr[3:], scale=2)
 
@@ -310,9 +309,9 @@ def test_generated_pairs_need_a_current_manifest_of_the_scale(generated) -> None
     manifest.unlink()
     with pytest.raises(
         DasrError,
-        match=rf"^--gen: '{pairs_dir}' has no manifest.json; make the pairs with dasr generate",
+        match=rf"^--pairs: '{pairs_dir}' has no manifest.json; make the pairs with dasr generate",
     ):
-        generated_pairs(pairs_dir, hr[:3], scale=2, pairs_option="--gen")
+        generated_pairs(pairs_dir, hr[:3], scale=2)
 
 
 def test_generated_pairs_refuse_two_hr_images_of_one_name(generated) -> None:
@@ -334,5 +333,5 @@ def test_real_pairs_match_by_name(tmp_path: Path) -> None:
         DasrError, match=rf"^--paired-hr: no image named 'b\.\*' to pair with '{b[0]}'$"
     ):
         real_pairs([a[0], b[0]], [a[1]])
-    with pytest.raises(DasrError, match=rf"^--lr-x: no image named 'b\.\*' to pair with '{b[1]}'$"):
-        real_pairs([a[0]], [a[1], b[1]], lr_option="--lr-x")
+    with pytest.raises(DasrError, match=rf"^--paired-lr: no image named 'b\.\*' to pair with '{b[1]}'$"):
+        real_pairs([a[0]], [a[1], b[1]])

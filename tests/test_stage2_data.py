@@ -11,7 +11,7 @@ import torch
 from dasr.data.image_io import write_image
 from dasr.data.paired import Pair, real_pairs
 from dasr.data.stage2 import Stage2Patches
-from dasr.data.unpaired import patch_batches
+from dasr.data.unpaired import PatchOptions, patch_batches
 from tests.helpers import write_block_pair
 
 PAIR_KEYS = {"pair_lr": (3, 4, 4), "pair_hr": (3, 8, 8), "pair_weight": (1, 4, 4)}
@@ -35,12 +35,7 @@ def stage2(**roles) -> Stage2Patches:
         pair_hr_paths=None,
         real_lr_paths=None,
         unpaired_hr_paths=None,
-        hr_patch=8,
-        scale=2,
-        seed=0,
-        augment=True,
-        small_images="pad",
-        cache_mb=64,
+        options=PatchOptions(hr_patch=8, scale=2, seed=0, augment=True, small_images="pad", cache_mb=64),
     )
     return Stage2Patches(**(options | roles))
 

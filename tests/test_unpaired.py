@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from dasr.data.image_io import write_image
-from dasr.data.unpaired import UnpairedPatches, patch_batches
+from dasr.data.unpaired import PatchOptions, UnpairedPatches, patch_batches
 from dasr.errors import DasrError
 
 
@@ -36,7 +36,7 @@ def _constant(folder: Path, levels: list[int], height: int, width: int) -> list[
 
 def _dataset(hr: list[Path], lr: list[Path], **overrides) -> UnpairedPatches:
     options = dict(hr_patch=8, scale=2, seed=0, augment=True, small_images="pad", cache_mb=64)
-    return UnpairedPatches(hr, lr, **(options | overrides))
+    return UnpairedPatches(hr, lr, PatchOptions(**(options | overrides)))
 
 
 def _level(patch: torch.Tensor) -> int:

@@ -54,7 +54,54 @@ class TrainConfig:
 
 
 @dataclass
-class DSNConfig:
+class StageConfig:
+    """What both trainings share: the adversarial space and discriminator, the perceptual loss,
+    the patches, Adam and its schedule, the loss weights and the step guards. Declared once so
+    that the two stages cannot drift apart; a stage redeclares only the defaults it changes."""
+
+    filter: Literal["wavelet", "gaussian", "avgpool", "rgb"] = "wavelet"
+    """The space the adversarial loss works in: Haar high-frequency bands (WFS, the paper), x -
+    Gaussian blur (GBFS), x - 5x5 average, or plain RGB."""
+    discriminator: Literal["paper", "official"] = "paper"
+    """``paper``: 4-layer patch discriminator, 23x23 receptive field. ``official``: 3 conv5x5 +
+    conv1x1, receptive field 13."""
+    disc_features: int = 64
+    disc_norm: Literal["none", "instance", "batch"] = "none"
+    perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
+    perceptual_layer: str = "conv5_4"
+    """VGG-19 layer whose pre-activation features are compared (ESRGAN: conv5_4)."""
+    vgg_weights: str | None = None
+    """A local VGG-19 state dict; by default torchvision's cached ImageNet weights."""
+    patch_size: int = 192
+    """HR crop size; LR crops are patch_size / scale."""
+    batch_size: int = 16
+    """Patches per iteration (stage 2: B generated pairs, B real-LR and B unpaired HR patches)."""
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    lr_schedule: Literal["step", "linear"] = "step"
+    """``step``: multiply by lr_gamma every lr_step iterations. ``linear``: constant, then a
+    linear decay to zero over the last ``lr_decay_iters`` iterations (released code)."""
+    lr_step: int = 10000
+    lr_gamma: float = 0.5
+    lr_decay_iters: int | None = None
+    """``linear`` schedule only: the rate falls to zero over this many final iterations;
+    ``None`` decays over the second half. Exists because the released code keeps the rate for
+    250 of its 400 epochs and decays over the last 150, which is not the midpoint."""
+    pretrain_iters: int = 25000
+    """Content-only iterations (no discriminator) before the full loss."""
+    iters: int = 50000
+    """Full-loss iterations after pre-training."""
+    content_weight: float = 0.01
+    perceptual_weight: float = 1.0
+    adversarial_weight: float = 0.0005
+    grad_clip: float | None = None
+    """Clip the generator's gradient norm to this value; ``None`` = no clipping."""
+    max_bad_steps: int = 10
+    """Consecutive NaN/Inf steps that are skipped before the run stops with an error."""
+
+
+@dataclass
+class DSNConfig(StageConfig):
     """Stage 1: the down-sampling network, its discriminator and losses (paper, Sec. 3.1)."""
 
     arch: Literal["paper", "official", "physical"] = "paper"
@@ -81,46 +128,8 @@ class DSNConfig:
     global_residual: bool = True
     """``paper`` arch only: add the bicubic downscale of the input to the output, so the network
     learns the degradation as a residual."""
-    filter: Literal["wavelet", "gaussian", "avgpool", "rgb"] = "wavelet"
-    """The space the adversarial loss works in: Haar high-frequency bands (WFS), x - Gaussian
-    blur (GBFS), x - 5x5 average, or plain RGB."""
-    discriminator: Literal["paper", "official"] = "paper"
-    """``paper``: 4-layer patch discriminator, 23x23 receptive field. ``official``: 3 conv5x5 +
-    conv1x1, receptive field 13."""
-    disc_features: int = 64
-    disc_norm: Literal["none", "instance", "batch"] = "none"
-    perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
-    perceptual_layer: str = "conv5_4"
-    """VGG-19 layer whose pre-activation features are compared (ESRGAN: conv5_4)."""
-    vgg_weights: str | None = None
-    """A local VGG-19 state dict; by default torchvision's cached ImageNet weights."""
     content_space: Literal["rgb", "lowpass"] = "rgb"
     """``lowpass``: the content loss compares only the low-frequency part (released code)."""
-    patch_size: int = 192
-    """HR crop size; real-LR crops are patch_size / scale."""
-    batch_size: int = 16
-    lr: float = 1e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    lr_schedule: Literal["step", "linear"] = "step"
-    """``step``: multiply by lr_gamma every lr_step iterations. ``linear``: constant, then a
-    linear decay to zero over the last ``lr_decay_iters`` iterations (released code)."""
-    lr_step: int = 10000
-    lr_gamma: float = 0.5
-    lr_decay_iters: int | None = None
-    """``linear`` schedule only: the rate falls to zero over this many final iterations;
-    ``None`` decays over the second half. Exists because the released code keeps the rate for
-    250 of its 400 epochs and decays over the last 150, which is not the midpoint."""
-    pretrain_iters: int = 25000
-    """Content-only iterations (no discriminator) before the full loss."""
-    iters: int = 50000
-    """Full-loss iterations after pre-training."""
-    content_weight: float = 0.01
-    perceptual_weight: float = 1.0
-    adversarial_weight: float = 0.0005
-    grad_clip: float | None = None
-    """Clip the generator's gradient norm to this value; ``None`` = no clipping (as stage 2)."""
-    max_bad_steps: int = 10
-    """Consecutive NaN/Inf steps that are skipped before the run stops with an error."""
     val_degradation: str | None = None
     """The real LR's true degradation, when known (a ``dasr degrade`` preset name or config
     file): validation and ``dasr ablate --table 1`` then add it, applied to the validation HR,
@@ -128,7 +137,7 @@ class DSNConfig:
 
 
 @dataclass
-class SRNConfig:
+class SRNConfig(StageConfig):
     """Stage 2: the ESRGAN (RRDBNet) SR network with domain-distance aware training (Sec. 3.2)."""
 
     num_features: int = 64
@@ -155,37 +164,11 @@ class SRNConfig:
     paper and the released code) multiply the content and perceptual losses by the average
     realism the DSN's discriminator grants, which sets their balance against the adversarial
     term by how confident that discriminator happened to be."""
-    filter: Literal["wavelet", "gaussian", "avgpool", "rgb"] = "wavelet"
-    """The space of the SR adversarial loss (the paper: wavelet high-frequency bands)."""
-    discriminator: Literal["paper", "official"] = "paper"
-    disc_features: int = 64
-    disc_norm: Literal["none", "instance", "batch"] = "none"
-    perceptual: Literal["vgg19", "lpips", "none"] = "vgg19"
-    perceptual_layer: str = "conv5_4"
-    vgg_weights: str | None = None
     patch_size: int = 128
-    """HR patch size; LR patches are patch_size / scale."""
-    batch_size: int = 16
-    """B generated pairs, B real-LR patches and B unpaired HR patches per iteration."""
     lr: float = 2e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    lr_schedule: Literal["step", "linear"] = "step"
-    lr_step: int = 10000
-    lr_gamma: float = 0.5
-    lr_decay_iters: int | None = None
-    pretrain_iters: int = 25000
-    """Content-only (L1) iterations before the full loss."""
-    iters: int = 50000
-    """Full-loss iterations after pre-training."""
-    content_weight: float = 0.01
-    perceptual_weight: float = 1.0
     adversarial_weight: float = 0.005
     ema_decay: float = 0.999
     """Exponential moving average of the generator weights (saved as ``params_ema``); 0 = off."""
-    grad_clip: float | None = None
-    """Clip the generator's gradient norm to this value; ``None`` = no clipping."""
-    max_bad_steps: int = 10
-    """Consecutive NaN/Inf steps that are skipped before the run stops with an error."""
 
 
 @dataclass

@@ -46,7 +46,7 @@ def list_images(folder: str | Path, option: str, *, warn_unreadable: bool = True
     if not path.is_dir():
         raise DasrError(f"{option}: '{path}' is neither a folder nor an image file")
     try:
-        images = sorted(entry for entry in path.iterdir() if entry.is_file() and _is_listed(entry))
+        images = sorted(entry for entry in path.iterdir() if entry.is_file() and is_listed_image(entry))
     except OSError as error:
         raise DasrError(f"{option}: cannot list folder '{path}': {error.strerror}") from error
     if not images:
@@ -123,5 +123,6 @@ def clashing_outputs(outputs: dict[Path, Path]) -> dict[Path, list[Path]]:
     }
 
 
-def _is_listed(path: Path) -> bool:
+def is_listed_image(path: Path) -> bool:
+    """Whether a folder option lists ``path``: a visible name with an image ending."""
     return not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS

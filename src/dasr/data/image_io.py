@@ -90,9 +90,10 @@ def decode_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         with PILImage.open(io.BytesIO(data)) as image:
             orientation = _orientation(image)  # before decoding: see _orientation
             if _pillow_loses_depth(image, data):
-                samples = _decode_with_opencv(path, data, grey=_is_grey_alpha_png(image, data))
+                # OpenCV returns 16-bit grey+alpha PNGs as BGRA; the IHDR colour type tells them apart.
+                samples = _decode_with_opencv(path, data, grey=image.format == "PNG" and data[25] == 4)
                 if image.format != "TIFF":
-                    samples = _orient(samples, orientation)
+                    samples = flip_transpose(samples, *_ORIENTATIONS.get(orientation, _UPRIGHT))
             else:
                 if getattr(image, "n_frames", 1) > 1:
                     warnings.warn(f"'{path}' is animated ({image.n_frames} frames): using its first frame", stacklevel=2)
@@ -133,9 +134,7 @@ def write_image(
     if extension not in _WRITERS:
         raise DasrError(f"cannot write image '{path}': unknown extension (use {', '.join(IMAGE_EXTENSIONS)})")
     pil_format, keeps_alpha, options = _WRITERS[extension]
-    channels = np.asarray(pixels, dtype=np.float32)
-    if channels.ndim == 2:
-        channels = channels[..., None]
+    channels = np.atleast_3d(np.asarray(pixels, dtype=np.float32))
     if alpha is not None and keeps_alpha:
         channels = np.concatenate([channels, np.asarray(alpha, np.float32)[..., None]], axis=2)
     if bit_depth == 16 and extension in _SIXTEEN_BIT_EXTENSIONS:
@@ -170,7 +169,7 @@ def tensor_to_pixels(tensor: torch.Tensor) -> np.ndarray:
 
 
 def flip_transpose(
-    array: np.ndarray, *, transpose: bool, flip_vertical: bool, flip_horizontal: bool
+    array: np.ndarray, transpose: bool, flip_vertical: bool, flip_horizontal: bool
 ) -> np.ndarray:
     """One of the 8 flips/rotations of an ``(H, W, ...)`` array (a view, not a copy).
 
@@ -200,13 +199,6 @@ _ORIENTATIONS = {
 }
 
 
-def _orient(samples: np.ndarray, orientation: int) -> np.ndarray:
-    transpose, flip_vertical, flip_horizontal = _ORIENTATIONS.get(orientation, _UPRIGHT)
-    return flip_transpose(
-        samples, transpose=transpose, flip_vertical=flip_vertical, flip_horizontal=flip_horizontal
-    )
-
-
 def _orientation(image: PILImage.Image) -> int:
     # The base-class getexif reads the EXIF found in the header. PngImageFile.getexif would
     # decode all pixels first to look for an eXIf chunk after them, which needlessly makes
@@ -225,11 +217,6 @@ def _pillow_loses_depth(image: PILImage.Image, data: bytes) -> bool:
     if image.format == "TIFF":
         return int(np.max(image.tag_v2.get(258, 8))) > 8  # BitsPerSample
     return False
-
-
-def _is_grey_alpha_png(image: PILImage.Image, data: bytes) -> bool:
-    # OpenCV returns 16-bit grey+alpha PNGs as BGRA; the IHDR colour type tells them apart.
-    return image.format == "PNG" and data[25] == 4
 
 
 def _pillow_samples(path: Path, image: PILImage.Image) -> np.ndarray:
@@ -299,8 +286,6 @@ def _reading(path: Path) -> Iterator[None]:
     """Turn whatever a broken, missing or foreign file makes Pillow raise into one line."""
     try:
         yield
-    except DasrError:
-        raise
     except PILImage.UnidentifiedImageError as error:
         raise _cannot_read(path, "not an image file (or an unsupported format)") from error
     except _DECODE_ERRORS as error:

@@ -24,7 +24,7 @@ from dasr.data.pairs_folder import MANIFEST_NAME, PairPaths, read_manifest
 from dasr.data.unpaired import (
     ArrayCache,
     Draws,
-    SmallImages,
+    PatchOptions,
     decode_rgb,
     keep_fitting,
     pad_widths,
@@ -53,12 +53,8 @@ class PairSource:
     def __init__(
         self,
         pairs: Sequence[Pair],
-        *,
-        lr_patch: int,
-        scale: int,
         stream: int,
-        seed: int,
-        small_images: SmallImages,
+        options: PatchOptions,
         cache: ArrayCache,
         weight_scale: float = 1.0,
     ) -> None:
@@ -66,15 +62,17 @@ class PairSource:
             (Path(lr), Path(hr), None if weight_map is None else Path(weight_map))
             for lr, hr, weight_map in pairs
         ]
+        scale, lr_patch = options.scale, options.lr_patch
         sizes = [(pair[0], _checked_lr_size(pair, scale)) for pair in pairs]
-        self._pairs = keep_fitting(pairs, sizes, label=_LABEL, patch=lr_patch, small_images=small_images)
+        self._pairs = keep_fitting(pairs, sizes, label=_LABEL, patch=lr_patch, small_images=options.small_images)
         self._lr_patch = lr_patch
         self._scale = scale
-        self._draws = Draws(seed, stream, len(self._pairs))
+        self._augment = options.augment
+        self._draws = Draws(options.seed, stream, len(self._pairs))
         self._cache = cache
         self._weight_scale = weight_scale
 
-    def sample(self, index: int, augment: bool) -> dict[str, torch.Tensor]:
+    def sample(self, index: int) -> dict[str, torch.Tensor]:
         lr_path, hr_path, map_path = self._pairs[self._draws.item(index)]
         scale = self._scale
         lr = self._cache.get(lr_path, decode_rgb)
@@ -89,7 +87,7 @@ class PairSource:
             lr, hr = _mirror(lr, rows, columns, 1), _mirror(hr, rows, columns, scale)
             weight = None if weight is None else _mirror(weight, rows, columns, 1)
 
-        crop = self._draws.crop(index, lr.shape, self._lr_patch, augment)
+        crop = self._draws.crop(index, lr.shape, self._lr_patch, self._augment)
         return {
             "lr": samples_to_tensor(crop.cut(lr)),
             "hr": samples_to_tensor(crop.cut(hr, scale)),
@@ -101,15 +99,9 @@ class PairSource:
         }
 
 
-def generated_pairs(
-    pairs_dir: Path,
-    hr_paths: Sequence[Path],
-    *,
-    scale: int,
-    pairs_option: str = "--pairs",
-    hr_option: str = "--hr",
-) -> list[Pair]:
-    """The (generated LR, HR, map) triples of a ``dasr generate`` folder, HR matched by stem.
+def generated_pairs(pairs_dir: Path, hr_paths: Sequence[Path], *, scale: int) -> list[Pair]:
+    """The (generated LR, HR, map) triples of a ``dasr generate`` folder (``--pairs``), HR
+    (``--hr``) matched by stem.
 
     Goes by the manifest, which lists exactly the finished images (files an interrupted run left
     behind are ignored). Every listed image needs its HR among ``hr_paths``, with the size it
@@ -118,15 +110,15 @@ def generated_pairs(
     """
     pairs_dir = Path(pairs_dir)
     manifest = pairs_dir / MANIFEST_NAME
-    entries = _manifest_entries(manifest, scale, pairs_option)
-    hr_by_stem = by_stem(hr_paths, hr_option)
-    error = no_partner({stem: PairPaths.of(pairs_dir, stem).lr for stem in entries}, hr_by_stem, hr_option)
+    entries = _manifest_entries(manifest, scale)
+    hr_by_stem = by_stem(hr_paths, "--hr")
+    error = no_partner({stem: PairPaths.of(pairs_dir, stem).lr for stem in entries}, hr_by_stem, "--hr")
     if error:
         raise error
     unpaired = [path for stem, path in hr_by_stem.items() if stem not in entries]
     if unpaired:
         warnings.warn(
-            f"{pairs_option}: '{manifest}' has no pair for {len(unpaired)} of the {hr_option} "
+            f"--pairs: '{manifest}' has no pair for {len(unpaired)} of the --hr "
             f"images (first '{unpaired[0]}'); rerun dasr generate to include them",
             stacklevel=2,
         )
@@ -137,50 +129,43 @@ def generated_pairs(
         made_from_height, made_from_width = entry["hr_size"]
         if (height, width) != (made_from_height, made_from_width):
             raise DasrError(
-                f"{hr_option}: '{hr}' is {width}x{height} but the pair '{stem}' in '{pairs_dir}' "
+                f"--hr: '{hr}' is {width}x{height} but the pair '{stem}' in '{pairs_dir}' "
                 f"was made from a {made_from_width}x{made_from_height} image; "
                 "pass the HR images the pairs were made from, or rerun dasr generate"
             )
         paths = PairPaths.of(pairs_dir, stem)
-        lr, weight_map = paths.lr, paths.map
-        for path in (lr, weight_map):
+        for path in (paths.lr, paths.map):
             if not path.is_file():
                 raise DasrError(
-                    f"{pairs_option}: '{path}' is listed in '{manifest}' but missing; "
+                    f"--pairs: '{path}' is listed in '{manifest}' but missing; "
                     "rerun dasr generate"
                 )
-        pairs.append((lr, hr, weight_map))
+        pairs.append((paths.lr, hr, paths.map))
     return pairs
 
 
-def real_pairs(
-    lr_paths: Sequence[Path],
-    hr_paths: Sequence[Path],
-    *,
-    lr_option: str = "--paired-lr",
-    hr_option: str = "--paired-hr",
-) -> list[Pair]:
+def real_pairs(lr_paths: Sequence[Path], hr_paths: Sequence[Path]) -> list[Pair]:
     """Supervised training: real (LR, HR) pairs matched by file name, every pixel weighing 1."""
-    matched = pair_by_stem(lr_paths, hr_paths, first_option=lr_option, second_option=hr_option)
+    matched = pair_by_stem(lr_paths, hr_paths, first_option="--paired-lr", second_option="--paired-hr")
     return [(lr, hr, None) for lr, hr in matched]
 
 
-def _manifest_entries(manifest: Path, scale: int, option: str) -> dict[str, dict[str, Any]]:
+def _manifest_entries(manifest: Path, scale: int) -> dict[str, dict[str, Any]]:
     """The manifest's image entries by stem, after checking it is a current one of ``scale``."""
     if not manifest.is_file():
         raise DasrError(
-            f"{option}: '{manifest.parent}' has no {MANIFEST_NAME}; "
+            f"--pairs: '{manifest.parent}' has no {MANIFEST_NAME}; "
             f"make the pairs with dasr generate --out {manifest.parent}"
         )
-    parsed = read_manifest(manifest, option, remedy="rerun dasr generate")
+    parsed = read_manifest(manifest, "--pairs", remedy="rerun dasr generate")
     made_at, entries = parsed.header["scale"], parsed.images
     if made_at != scale:
         raise DasrError(
-            f"{option}: the pairs in '{manifest.parent}' were made at scale {made_at}, "
+            f"--pairs: the pairs in '{manifest.parent}' were made at scale {made_at}, "
             f"not at scale {scale}"
         )
     if not entries:
-        raise DasrError(f"{option}: '{manifest}' lists no finished pair; run dasr generate")
+        raise DasrError(f"--pairs: '{manifest}' lists no finished pair; run dasr generate")
     return entries
 
 

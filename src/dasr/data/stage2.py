@@ -16,13 +16,13 @@ import torch
 from torch.utils.data import Dataset
 
 from dasr.data.paired import Pair, PairSource
-from dasr.data.unpaired import ArrayCache, PatchSource, SmallImages, check_patch_options
+from dasr.data.unpaired import ArrayCache, PatchOptions, PatchSource
 
 _PAIRS, _REAL_LR, _UNPAIRED_HR = 0, 1, 2
 
 
 class Stage2Patches(Dataset):
-    """Sample ``i`` of stage 2 (P = ``hr_patch``, p = P / scale), float32 in [0, 1]:
+    """Sample ``i`` of stage 2 (P = ``options.hr_patch``, p = P / scale), float32 in [0, 1]:
 
     - ``pair_lr`` (3, p, p), ``pair_hr`` (3, P, P), ``pair_weight`` (1, p, p): with ``pairs``
       (generated pairs and their maps times ``pair_weight_scale``, or real pairs with a weight
@@ -32,8 +32,8 @@ class Stage2Patches(Dataset):
     - ``real_lr`` (3, p, p): with ``real_lr_paths``; ``unpaired_hr`` (3, P, P): with
       ``unpaired_hr_paths`` (both left out for supervised training on real pairs).
 
-    One cache (``cache_mb``, per worker) serves every role, so an HR file used both for pairs and
-    as unpaired HR is held once. Batch with ``dasr.data.unpaired.patch_batches``. Endless.
+    One cache (``options.cache_mb``, per worker) serves every role, so an HR file used both for
+    pairs and as unpaired HR is held once. Batch with ``dasr.data.unpaired.patch_batches``. Endless.
     """
 
     def __init__(
@@ -43,32 +43,21 @@ class Stage2Patches(Dataset):
         pair_hr_paths: Sequence[Path] | None,
         real_lr_paths: Sequence[Path] | None,
         unpaired_hr_paths: Sequence[Path] | None,
-        hr_patch: int,
-        scale: int,
-        seed: int,
-        augment: bool,
-        small_images: SmallImages,
-        cache_mb: int,
+        options: PatchOptions,
         pair_weight_scale: float = 1.0,
     ) -> None:
         if (pairs is None) == (pair_hr_paths is None):
             raise ValueError("give exactly one of pairs and pair_hr_paths (bicubic pairs)")
-        check_patch_options(hr_patch=hr_patch, scale=scale, seed=seed)
-        cache = ArrayCache(cache_mb * 2**20)
-        lr_patch = hr_patch // scale
-        self._augment = augment
-        self._pairs = None if pairs is None else PairSource(
-            pairs, lr_patch=lr_patch, scale=scale, stream=_PAIRS, seed=seed, small_images=small_images, cache=cache,
-            weight_scale=pair_weight_scale,
-        )
+        cache = ArrayCache(options.cache_mb * 2**20)
+        self._pairs = None if pairs is None else PairSource(pairs, _PAIRS, options, cache, pair_weight_scale)
         # key -> (paths, label in warnings, patch size, stream), for the roles that are sampled.
         roles = {
-            "pair_hr": (pair_hr_paths, "HR", hr_patch, _PAIRS),
-            "real_lr": (real_lr_paths, "real LR", lr_patch, _REAL_LR),
-            "unpaired_hr": (unpaired_hr_paths, "HR", hr_patch, _UNPAIRED_HR),
+            "pair_hr": (pair_hr_paths, "HR", options.hr_patch, _PAIRS),
+            "real_lr": (real_lr_paths, "real LR", options.lr_patch, _REAL_LR),
+            "unpaired_hr": (unpaired_hr_paths, "HR", options.hr_patch, _UNPAIRED_HR),
         }
         self._sources = {
-            key: PatchSource(paths, label, patch, stream, seed, small_images, cache)
+            key: PatchSource(paths, label, patch, stream, options, cache)
             for key, (paths, label, patch, stream) in roles.items()
             if paths is not None
         }
@@ -79,8 +68,8 @@ class Stage2Patches(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         sample: dict[str, torch.Tensor] = {}
         if self._pairs is not None:
-            pair = self._pairs.sample(index, self._augment)
+            pair = self._pairs.sample(index)
             sample = {"pair_lr": pair["lr"], "pair_hr": pair["hr"], "pair_weight": pair["weight"]}
         for key, source in self._sources.items():
-            sample[key] = source.patch(index, self._augment)
+            sample[key] = source.patch(index)
         return sample

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from dasr.config.schema import Config
 from dasr.data.image_io import (
     decode_image,
     flip_transpose,
@@ -57,33 +58,46 @@ class UnpairedPatches(Dataset):
         self,
         hr_paths: Sequence[Path],
         lr_paths: Sequence[Path],
-        *,
-        hr_patch: int,
-        scale: int,
-        seed: int,
-        augment: bool,
-        small_images: SmallImages,
-        cache_mb: int,
+        options: PatchOptions,
     ) -> None:
-        check_patch_options(hr_patch=hr_patch, scale=scale, seed=seed)
-        cache = ArrayCache(cache_mb * 2**20)
-        self._augment = augment
-        self._hr = PatchSource(hr_paths, "HR", hr_patch, _HR_STREAM, seed, small_images, cache)
-        self._lr = PatchSource(lr_paths, "real LR", hr_patch // scale, _LR_STREAM, seed, small_images, cache)
+        cache = ArrayCache(options.cache_mb * 2**20)
+        self._hr = PatchSource(hr_paths, "HR", options.hr_patch, _HR_STREAM, options, cache)
+        self._lr = PatchSource(lr_paths, "real LR", options.lr_patch, _LR_STREAM, options, cache)
 
     def __len__(self) -> int:
         return sys.maxsize
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {"hr": self._hr.patch(index, self._augment), "lr": self._lr.patch(index, self._augment)}
+        return {"hr": self._hr.patch(index), "lr": self._lr.patch(index)}
 
 
-def check_patch_options(*, hr_patch: int, scale: int, seed: int) -> None:
-    """The option checks every patch sampler makes (LR patches are ``hr_patch / scale``)."""
-    if hr_patch < scale or hr_patch % scale:
-        raise DasrError(f"patch size {hr_patch} must be a positive multiple of scale {scale}")
-    if seed < 0:
-        raise DasrError(f"seed must be a non-negative integer, got {seed}")
+@dataclass(frozen=True)
+class PatchOptions:
+    """How the patch samplers of both stages draw: the stage's HR patch size, the run's scale and
+    seed, and its ``data`` settings; checked once, here."""
+
+    hr_patch: int
+    scale: int
+    seed: int
+    augment: bool
+    small_images: SmallImages
+    cache_mb: int
+
+    def __post_init__(self) -> None:
+        if self.hr_patch < self.scale or self.hr_patch % self.scale:
+            raise DasrError(f"patch size {self.hr_patch} must be a positive multiple of scale {self.scale}")
+        if self.seed < 0:
+            raise DasrError(f"seed must be a non-negative integer, got {self.seed}")
+
+    @classmethod
+    def of(cls, config: Config, hr_patch: int) -> PatchOptions:
+        """A run's options, for the stage whose HR patches are ``hr_patch`` pixels wide."""
+        data = config.data
+        return cls(hr_patch, config.scale, config.seed, data.augment, data.small_images, data.cache_mb)
+
+    @property
+    def lr_patch(self) -> int:
+        return self.hr_patch // self.scale
 
 
 def patch_batches(
@@ -181,19 +195,13 @@ class Crop:
     top: int
     left: int
     size: int
-    transpose: bool
-    flip_vertical: bool
-    flip_horizontal: bool
+    flips: tuple[bool, bool, bool]
+    """Transpose, flip vertically, flip horizontally: the switches of :func:`flip_transpose`."""
 
     def cut(self, array: np.ndarray, factor: int = 1) -> np.ndarray:
         """The window of an ``(H, W, ...)`` array, scaled by ``factor``, flipped (a view)."""
         top, left, size = self.top * factor, self.left * factor, self.size * factor
-        return flip_transpose(
-            array[top : top + size, left : left + size],
-            transpose=self.transpose,
-            flip_vertical=self.flip_vertical,
-            flip_horizontal=self.flip_horizontal,
-        )
+        return flip_transpose(array[top : top + size, left : left + size], *self.flips)
 
 
 class Draws:
@@ -218,9 +226,8 @@ class Draws:
         rng = np.random.default_rng([self._seed, self._stream, _CROP, index])
         top = int(rng.integers(shape[0] - size + 1))
         left = int(rng.integers(shape[1] - size + 1))
-        flips = rng.integers(2, size=3).astype(bool) if augment else np.zeros(3, dtype=bool)
-        transpose, flip_vertical, flip_horizontal = (bool(flip) for flip in flips)
-        return Crop(top, left, size, transpose, flip_vertical, flip_horizontal)
+        transpose, flip_vertical, flip_horizontal = rng.integers(2, size=3) if augment else (0, 0, 0)
+        return Crop(top, left, size, (bool(transpose), bool(flip_vertical), bool(flip_horizontal)))
 
 
 class PatchSource:
@@ -232,8 +239,7 @@ class PatchSource:
         label: str,
         patch: int,
         stream: int,
-        seed: int,
-        small_images: SmallImages,
+        options: PatchOptions,
         cache: ArrayCache,
     ) -> None:
         paths = [Path(path) for path in paths]
@@ -242,16 +248,17 @@ class PatchSource:
             [(path, image_size(path)) for path in paths],
             label=label,
             patch=patch,
-            small_images=small_images,
+            small_images=options.small_images,
         )
         self._patch = patch
-        self._draws = Draws(seed, stream, len(self._paths))
+        self._augment = options.augment
+        self._draws = Draws(options.seed, stream, len(self._paths))
         self._cache = cache
 
-    def patch(self, index: int, augment: bool) -> torch.Tensor:
+    def patch(self, index: int) -> torch.Tensor:
         path = self._paths[self._draws.item(index)]
         image = _pad_to(self._cache.get(path, decode_rgb), self._patch)
-        crop = self._draws.crop(index, image.shape, self._patch, augment)
+        crop = self._draws.crop(index, image.shape, self._patch, self._augment)
         return samples_to_tensor(crop.cut(image))
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from dasr.data.image_io import IMAGE_EXTENSIONS
+from dasr.data.folders import is_listed_image
 from dasr.datasets.layouts import LAYOUTS, ImageSet, Layout
 from dasr.errors import DasrError
 
@@ -34,16 +34,11 @@ class CheckResult:
         return not self.problems
 
 
-def get_layout(name: str) -> Layout:
-    """The layout called ``name``, or a ``DasrError`` listing the known ones."""
-    if name not in LAYOUTS:
-        raise DasrError(f"unknown data set '{name}'; known data sets: {', '.join(LAYOUTS)}")
-    return LAYOUTS[name]
-
-
 def check_dataset(root: str | Path, name: str) -> CheckResult:
     """Compare the folders under ``root`` with the layout of data set ``name``."""
-    layout = get_layout(name)
+    if name not in LAYOUTS:
+        raise DasrError(f"unknown data set '{name}'; known data sets: {', '.join(LAYOUTS)}")
+    layout = LAYOUTS[name]
     root = Path(root)
     if not root.is_dir():
         raise DasrError(f"data set root '{root}' is not a folder")
@@ -54,12 +49,10 @@ def check_dataset(root: str | Path, name: str) -> CheckResult:
     listed = {folder: _images_in(root / folder) for folder in folders}
     for image_set in layout.sets:
         images = listed[image_set.folder]
-        if images is None:
-            result.found.append((image_set, 0))
-            continue
-        matching = [name for name in images if _belongs(name, image_set)]
+        matching = [name for name in images or () if _belongs(name, image_set)]
         result.found.append((image_set, len(matching)))
-        result.problems.extend(_count_problems(root, image_set, matching))
+        if images is not None:  # a missing folder is one problem, reported below
+            result.problems.extend(_count_problems(root, image_set, matching))
     for folder, sets in folders.items():
         images = listed[folder]
         if images is None:
@@ -79,11 +72,7 @@ def _images_in(folder: Path) -> list[str] | None:
     """Names of the visible image files in ``folder``, or ``None`` when it is not a folder."""
     if not folder.is_dir():
         return None
-    return sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if entry.is_file() and not entry.name.startswith(".") and entry.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    return sorted(entry.name for entry in folder.iterdir() if entry.is_file() and is_listed_image(entry))
 
 
 def _belongs(name: str, image_set: ImageSet) -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
+from dasr.data.image_io import image_to_tensor, tensor_to_pixels
 from dasr.ops.resize import bicubic_downscale
 
 METHODS = ("bicubic", "bilinear", "area")
@@ -34,8 +34,7 @@ def downscale(image: np.ndarray, scale: int, method: str) -> np.ndarray:
         return image.astype(np.float32)
     height, width = image.shape[:2]
     if method == "bicubic":
-        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
-        small = bicubic_downscale(tensor, scale)[0].permute(1, 2, 0).numpy()
+        small = tensor_to_pixels(bicubic_downscale(image_to_tensor(image)[None], scale))
     else:
         small = cv2.resize(image.astype(np.float32), (width // scale, height // scale), interpolation=_OPENCV_FLAGS[method])
     return np.clip(small, 0.0, 1.0).astype(np.float32)

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from dasr.engine.distributed import all_processes
-from dasr.engine.precision import Precision
 from dasr.errors import DasrError
 
 
@@ -128,29 +126,3 @@ class BadSteps:
             f"{where}{'; '.join(problems)}: step skipped ({self.in_a_row} in a row; {self.limit} stop the run)",
             stacklevel=3,
         )
-
-
-@dataclass(kw_only=True)
-class GuardedTrainer:
-    """What both stages' trainers keep for their guarded steps: the precision their networks run
-    in, the loss scalers of the generator and discriminator optimizers (disabled unless
-    ``precision`` is fp16) and the bad-step count, named after the stage's settings section
-    (``section``; the trainer's ``settings`` give ``max_bad_steps``). Keyword-only, so a
-    trainer's own fields stay positional."""
-
-    section: ClassVar[str]
-    precision: Precision = field(default_factory=Precision)
-    scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    scaler_d: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
-    bad_steps: BadSteps = field(init=False)
-    """Iterations in a row that skipped an optimizer step."""
-
-    def __post_init__(self) -> None:
-        self.bad_steps = BadSteps(self.settings.max_bad_steps, self.section)  # type: ignore[attr-defined]
-
-    def logged(self, losses: dict[str, Tensor], steps: dict[str, Tensor], iteration: int | None) -> dict[str, Tensor]:
-        """What an iteration returns to the training loop: its detached losses and ``skipped``,
-        after recording its steps' flags (network name -> :func:`guarded_step`'s) for
-        :meth:`BadSteps.settle`."""
-        skipped = self.bad_steps.record(steps, iteration)
-        return {**{name: value.detach() for name, value in losses.items()}, "skipped": skipped}

@@ -7,10 +7,12 @@ LambdaLR`` applies it and stores its position in checkpoints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Literal
 
 import torch
 from torch import nn
+
+from dasr.config.schema import StageConfig
 
 
 def lr_factor(
@@ -26,52 +28,19 @@ def lr_factor(
     return lambda t: 1.0 if t < decay_start else max(0.0, (total_iters - t) / decay)
 
 
-def build_scheduler(
-    optimizer: torch.optim.Optimizer,
-    kind: Literal["step", "linear"],
-    *,
-    total_iters: int,
-    step: int,
-    gamma: float,
-    decay_iters: int | None = None,
-) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_factor(kind, total_iters=total_iters, step=step, gamma=gamma, decay_iters=decay_iters)
-    )
-
-
-class OptimizationSettings(Protocol):
-    """The optimizer keys that ``dsn`` and ``srn`` share."""
-
-    lr: float
-    betas: tuple[float, float]
-    lr_schedule: Literal["step", "linear"]
-    lr_step: int
-    lr_gamma: float
-    lr_decay_iters: int | None
-
-
 def build_optimization(
-    modules: dict[str, nn.Module | None], settings: OptimizationSettings, *, total_iters: int
+    modules: dict[str, nn.Module | None], settings: StageConfig, *, total_iters: int
 ) -> tuple[dict[str, torch.optim.Optimizer], dict[str, torch.optim.lr_scheduler.LambdaLR]]:
     """An Adam optimizer and its schedule per named module (``None`` modules are left out), as
     both training stages configure them."""
     optimizers = {name: adam(module, settings) for name, module in modules.items() if module is not None}
-    schedulers = {
-        name: build_scheduler(
-            optimizer,
-            settings.lr_schedule,
-            total_iters=total_iters,
-            step=settings.lr_step,
-            gamma=settings.lr_gamma,
-            decay_iters=settings.lr_decay_iters,
-        )
-        for name, optimizer in optimizers.items()
-    }
+    factor = lr_factor(settings.lr_schedule, total_iters=total_iters, step=settings.lr_step,
+                       gamma=settings.lr_gamma, decay_iters=settings.lr_decay_iters)
+    schedulers = {name: torch.optim.lr_scheduler.LambdaLR(optimizer, factor) for name, optimizer in optimizers.items()}
     return optimizers, schedulers
 
 
-def adam(module: nn.Module, settings: OptimizationSettings) -> torch.optim.Adam:
+def adam(module: nn.Module, settings: StageConfig) -> torch.optim.Adam:
     """Adam over ``module``'s parameters, fused where the device has it (CUDA, and the CPU from
     torch 2.4): one kernel for all parameters instead of several per tensor, and an update it
     skips on a device flag, which the NaN/Inf guard (``engine/guarded_step.py``) needs to decide

@@ -37,6 +37,13 @@ class RunDir:
 
     def __init__(self, root: PathLike, *, create: bool = True) -> None:
         self.root = Path(root)
+        self.config_path = self.root / "config.yaml"
+        self.log_path = self.root / "log.jsonl"
+        self.checkpoints_dir = self.root / "checkpoints"
+        self.samples_dir = self.root / "samples"
+        self.tensorboard_dir = self.root / "tensorboard"
+        self.last_checkpoint = self.checkpoints_dir / "last.pth"
+        self.best_checkpoint = self.checkpoints_dir / "best.pth"
         if not create:
             return
         if self.root.exists() and not self.root.is_dir():
@@ -46,34 +53,6 @@ class RunDir:
             self.samples_dir.mkdir(exist_ok=True)
         except OSError as error:
             raise DasrError(f"--out '{self.root}': cannot create the run folder: {error.strerror}") from None
-
-    @property
-    def config_path(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def log_path(self) -> Path:
-        return self.root / "log.jsonl"
-
-    @property
-    def checkpoints_dir(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def samples_dir(self) -> Path:
-        return self.root / "samples"
-
-    @property
-    def tensorboard_dir(self) -> Path:
-        return self.root / "tensorboard"
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoints_dir / "last.pth"
-
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.checkpoints_dir / "best.pth"
 
     def checkpoint_path(self, iteration: int) -> Path:
         return self.checkpoints_dir / f"iter_{iteration:07d}.pth"

@@ -4,14 +4,16 @@ A stage is its networks, its batches and the loss of one iteration; everything e
 folder and what to resume from, determinism, device, precision, the seed, the optimizers with
 their schedules and loss scalers, the endless batches moved to the device) is the same for
 every stage and lives here, so that two stages cannot set it up differently: a stage calls
-:func:`open_stage`, builds its networks, :func:`make_trainable`, :class:`DeviceBatches`, and
+:func:`open_stage`, builds its networks, :func:`make_trainable`, its trainer
+(:meth:`dasr.engine.gan_trainer.GANTrainer.for_stage`), :class:`DeviceBatches`, and
 :func:`run_stage` with the loss of one iteration. The loop itself is
-:func:`dasr.engine.training_loop.run_training`.
+:class:`dasr.engine.training_loop.Loop`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,26 +21,32 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from dasr.config.schema import Config
+from dasr.config.schema import Config, StageConfig
 from dasr.data.unpaired import patch_batches
 from dasr.engine.acceleration import memory_format
 from dasr.engine.device import set_determinism
 from dasr.engine.distributed import (
+    barrier,
     is_main_process,
     per_process_batch,
     rank,
+    reseed_other_processes,
     training_device,
     world_size,
 )
-from dasr.engine.lr_schedule import OptimizationSettings, build_optimization
+from dasr.engine.lr_schedule import build_optimization
+from dasr.engine.metric_log import MetricLog
 from dasr.engine.precision import Precision, resolve_precision
+from dasr.engine.progress import progress
 from dasr.engine.run_dir import RunDir
 from dasr.engine.training_loop import (
+    Loop,
     LoopHooks,
     Trainable,
     open_resume_state,
-    run_training,
+    stop_requested,
 )
+from dasr.files.checkpoint import restore_rng_state
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,20 @@ class StageSetup:
 
     run: RunDir
     config: Config
+    section: str
+    """The stage's settings section (``dsn``, ``srn``)."""
     checkpoint_format: str
     resume_state: dict | None
     device: torch.device
     precision: Precision
+
+    @property
+    def settings(self) -> StageConfig:
+        return getattr(self.config, self.section)
+
+    @property
+    def total_iters(self) -> int:
+        return self.settings.pretrain_iters + self.settings.iters
 
     @property
     def start(self) -> int:
@@ -66,16 +84,16 @@ class StageSetup:
 def open_stage(
     config: Config,
     out: Path,
+    section: str,
     *,
     checkpoint_format: str,
     resumable: Sequence[str],
     resume_from: Path | None,
-    batch_size: int,
-    batch_option: str,
 ) -> StageSetup:
     """Check the batch fits the processes, open (or resume) the run folder, fix determinism,
-    device and precision, and seed torch's generator, in that order, for any stage."""
-    per_process_batch(batch_size, batch_option)
+    device and precision, and seed torch's generator, in that order, for the stage whose
+    settings are ``config.<section>``."""
+    per_process_batch(getattr(config, section).batch_size, f"{section}.batch_size")
     run = RunDir(out, create=is_main_process())
     resume_state = open_resume_state(
         run, config, checkpoint_format=checkpoint_format, resume_from=resume_from, resumable=resumable
@@ -84,21 +102,16 @@ def open_stage(
     device = training_device(config.device)
     precision = resolve_precision(config.train.amp, device)
     torch.manual_seed(config.seed)
-    return StageSetup(run, config, checkpoint_format, resume_state, device, precision)
+    return StageSetup(run, config, section, checkpoint_format, resume_state, device, precision)
 
 
 def make_trainable(
-    setup: StageSetup,
-    learners: dict[str, nn.Module | None],
-    saved: dict[str, nn.Module | None],
-    settings: OptimizationSettings,
-    *,
-    total_iters: int,
+    setup: StageSetup, learners: dict[str, nn.Module | None], saved: dict[str, nn.Module | None]
 ) -> Trainable:
     """An Adam optimizer, schedule and loss scaler per network in ``learners`` (``None`` ones
     left out); ``saved`` are the checkpoint's names for every module it holds, e.g.
     ``{"params": generator, "params_ema": ema, "discriminator": discriminator}``."""
-    optimizers, schedulers = build_optimization(learners, settings, total_iters=total_iters)
+    optimizers, schedulers = build_optimization(learners, setup.settings, total_iters=setup.total_iters)
     return Trainable(
         modules={name: module for name, module in saved.items() if module is not None},
         optimizers=optimizers,
@@ -115,11 +128,11 @@ class DeviceBatches:
     the networks have just trained on.
     """
 
-    def __init__(self, setup: StageSetup, dataset: Dataset, batch_size: int) -> None:
+    def __init__(self, setup: StageSetup, dataset: Dataset) -> None:
         config = setup.config
         self._batches = patch_batches(
             dataset,
-            batch_size=batch_size,
+            batch_size=setup.settings.batch_size,
             start_batch=setup.start,
             num_workers=config.data.num_workers,
             seed=config.seed,
@@ -143,35 +156,40 @@ def run_stage(
     trainable: Trainable,
     step: Callable[[int], dict[str, torch.Tensor]],
     *,
-    pretrain_iters: int,
-    total_iters: int,
     sample: Callable[[int], None],
     validate: Callable[[int], dict[str, float]] | None = None,
     checkpointed: Callable[[int, Path, dict[str, float] | None], None] | None = None,
     settle: Callable[[], None] | None = None,
-    desc: str,
     stop_after: int | None,
     show_progress: bool,
 ) -> Path:
-    """:func:`~dasr.engine.training_loop.run_training` for a stage whose first
-    ``pretrain_iters`` iterations are logged as ``pretrain`` (content only), the rest as
-    ``train``; returns the last checkpoint."""
-    return run_training(
-        run=setup.run,
-        config=setup.config,
-        checkpoint_format=setup.checkpoint_format,
-        trainable=trainable,
-        resume_state=setup.resume_state,
-        total_iters=total_iters,
-        step=step,
-        hooks=LoopHooks(
-            phase=lambda iteration: "pretrain" if iteration <= pretrain_iters else "train",
-            sample=sample,
-            validate=validate,
-            checkpointed=checkpointed,
-            settle=settle,
-        ),
-        desc=desc,
-        stop_after=stop_after,
-        show_progress=show_progress,
-    )
+    """Run iterations ``start + 1 .. total_iters`` (or up to ``stop_after``) through
+    :class:`~dasr.engine.training_loop.Loop`; returns the last checkpoint. ``step(iteration)``
+    trains one iteration and returns detached loss tensors; the first
+    ``<section>.pretrain_iters`` are logged as ``pretrain`` (content only), the rest as
+    ``train``. Ctrl-C once finishes the current iteration, saves a checkpoint and stops; the
+    same command then resumes exactly. The hooks run on process 0 only."""
+    run, config, resume_state, start = setup.run, setup.config, setup.resume_state, setup.start
+    pretrain_iters = setup.settings.pretrain_iters
+    hooks = LoopHooks(phase=lambda iteration: "pretrain" if iteration <= pretrain_iters else "train",
+                      sample=sample, validate=validate, checkpointed=checkpointed, settle=settle)
+    loop = Loop(run, config, setup.checkpoint_format, trainable, hooks, main=is_main_process())
+    if resume_state is not None:
+        trainable.load_state_dict(resume_state)
+        restore_rng_state(resume_state["rng"])
+    reseed_other_processes(config.seed, start)
+    if loop.main:
+        run.save_config(config)
+    end = setup.total_iters if stop_after is None else min(setup.total_iters, stop_after)
+    if start >= end:
+        return resume_state["source"] if resume_state is not None else loop.checkpoint(start)
+    log_file = MetricLog(run.log_path, tensorboard_dir=run.tensorboard_dir, resume_step=start) if loop.main else nullcontext()
+    with log_file as log, stop_requested() as requested:
+        bar = progress(total=setup.total_iters, initial=start, desc=f"train-{setup.section}",
+                       enabled=show_progress and loop.main)
+        try:
+            last = loop.iterate(range(start + 1, end + 1), step, log, bar, requested)
+        finally:
+            bar.close()
+    barrier()  # the last checkpoint is complete before any process returns its path
+    return last

@@ -15,7 +15,7 @@ from __future__ import annotations
 import signal
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,15 +29,12 @@ from dasr.engine.distributed import (
     any_process,
     barrier,
     check_replicas,
-    is_main_process,
     mean_over_processes,
-    reseed_other_processes,
 )
 from dasr.engine.metric_log import MetricLog
-from dasr.engine.progress import progress
 from dasr.engine.run_dir import RunDir
 from dasr.errors import DasrError
-from dasr.files.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
+from dasr.files.checkpoint import capture_rng_state, load_checkpoint
 
 
 @dataclass
@@ -125,51 +122,8 @@ class LoopHooks:
     e.g. the NaN/Inf guard's flags (``engine/guarded_step.py``)."""
 
 
-def run_training(
-    *,
-    run: RunDir,
-    config: Config,
-    checkpoint_format: str,
-    trainable: Trainable,
-    resume_state: dict | None,
-    total_iters: int,
-    step: Callable[[int], dict[str, torch.Tensor]],
-    hooks: LoopHooks,
-    desc: str,
-    stop_after: int | None = None,
-    show_progress: bool = True,
-) -> Path:
-    """Run iterations ``start + 1 .. total_iters`` (or up to ``stop_after``); returns the last
-    checkpoint. ``step(iteration)`` trains one iteration and returns detached loss tensors.
-
-    Ctrl-C once finishes the current iteration, saves a checkpoint and stops; the same command
-    then resumes exactly. The hooks run on process 0 only.
-    """
-    loop = _Loop(run, config, checkpoint_format, trainable, hooks, main=is_main_process())
-    start = 0
-    if resume_state is not None:
-        trainable.load_state_dict(resume_state)
-        restore_rng_state(resume_state["rng"])
-        start = int(resume_state["iteration"])
-    reseed_other_processes(config.seed, start)
-    if loop.main:
-        run.save_config(config)
-    end = total_iters if stop_after is None else min(total_iters, stop_after)
-    if start >= end:
-        return resume_state["source"] if resume_state is not None else loop.checkpoint(start)
-    log_file = MetricLog(run.log_path, tensorboard_dir=run.tensorboard_dir, resume_step=start) if loop.main else nullcontext()
-    with log_file as log, stop_requested() as requested:
-        bar = progress(total=total_iters, initial=start, desc=desc, enabled=show_progress and loop.main)
-        try:
-            last = loop.iterate(range(start + 1, end + 1), step, log, bar, requested)
-        finally:
-            bar.close()
-    barrier()  # the last checkpoint is complete before any process returns its path
-    return last
-
-
 @dataclass
-class _Loop:
+class Loop:
     """What every iteration of one run refers to, so that the loop reads as its steps: train,
     log, sample, validate, checkpoint."""
 

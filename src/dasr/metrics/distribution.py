@@ -97,12 +97,9 @@ def jensen_shannon(p_counts: Tensor, q_counts: Tensor) -> float:
     p_counts, q_counts = p_counts.double(), q_counts.double()
     p, q = p_counts / p_counts.sum(), q_counts / q_counts.sum()
     mixture = (p + q) / 2
-
-    def kl_to_mixture(x: Tensor) -> Tensor:
-        kept = x > 0  # 0 log 0 = 0; where x > 0, the mixture is > 0 too
-        return (x[kept] * (x[kept] / mixture[kept]).log()).sum()
-
-    return float((kl_to_mixture(p) + kl_to_mixture(q)) / 2)
+    # KL(x || mixture); xlogy(0, y) = 0 log y = 0, and where x > 0 the mixture is > 0 too.
+    kl = [(torch.special.xlogy(x, x) - torch.special.xlogy(x, mixture)).sum() for x in (p, q)]
+    return float((kl[0] + kl[1]) / 2)
 
 
 def distribution_distances(candidate: HighFrequencyStats, reference: HighFrequencyStats) -> dict[str, float]:

@@ -28,18 +28,16 @@ def read_rgb_tensor(path: Path) -> Tensor:
     return image_to_tensor(to_rgb(read_image(path).pixels)).unsqueeze(0)
 
 
-def read_aligned_pair(
-    hr_path: Path, lr_path: Path, scale: int, *, hr_option: str = "--val-hr"
-) -> tuple[Tensor, Tensor]:
-    """``(HR, LR)`` of one scene, HR cropped (bottom/right) to ``scale`` times the LR size, which
-    tolerates the off-by-a-few-pixels sizes of real paired data sets; a smaller HR is an error
-    naming ``hr_option``."""
+def read_aligned_pair(hr_path: Path, lr_path: Path, scale: int) -> tuple[Tensor, Tensor]:
+    """``(HR, LR)`` of one validation scene, HR cropped (bottom/right) to ``scale`` times the LR
+    size, which tolerates the off-by-a-few-pixels sizes of real paired data sets; a smaller HR is
+    an error naming ``--val-hr``."""
     lr = read_rgb_tensor(lr_path)
     height, width = lr.shape[-2:]
     hr = read_rgb_tensor(hr_path)[..., : height * scale, : width * scale]
     if hr.shape[-2:] != (height * scale, width * scale):
         raise DasrError(
-            f"{hr_option}: '{hr_path}' is {hr.shape[-1]}x{hr.shape[-2]}, smaller than {scale}x its "
+            f"--val-hr: '{hr_path}' is {hr.shape[-1]}x{hr.shape[-2]}, smaller than {scale}x its "
             f"LR partner '{lr_path}' ({width}x{height})"
         )
     return hr, lr

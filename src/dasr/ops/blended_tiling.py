@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from dasr.errors import DasrError
+from dasr.ops.resize import mirror_indices
 from dasr.ops.tiling import round_up
 
 DEFAULT_OVERLAP = 16
@@ -247,6 +248,7 @@ def _blend_weights(spans: list[tuple[int, int]], length: int, scale: int, overla
     neighbour, normalised so that the weights of all tiles sum to 1 at every output position."""
     width = overlap * scale
     weights = []
+    total = torch.zeros(length * scale, dtype=torch.float64)
     for index, (start, stop) in enumerate(spans):
         centres = torch.arange((stop - start) * scale, dtype=torch.float64) + 0.5
         weight = torch.ones_like(centres)
@@ -255,8 +257,6 @@ def _blend_weights(spans: list[tuple[int, int]], length: int, scale: int, overla
         if index < len(spans) - 1:
             weight *= _rise((stop - start) * scale - centres, width)
         weights.append(weight)
-    total = torch.zeros(length * scale, dtype=torch.float64)
-    for (start, stop), weight in zip(spans, weights):
         total[start * scale : stop * scale] += weight
     return [(weight / total[start * scale : stop * scale]).float() for (start, stop), weight in zip(spans, weights)]
 
@@ -282,15 +282,6 @@ def _reflect_pad(image: Tensor, pad: int, alignment: int) -> Tensor:
     of ``alignment``. Index-based, unlike ``F.pad``, so that any padding works on any size (it
     reflects back and forth; a single row or column is repeated)."""
     height, width = image.shape[-2:]
-    rows = _reflect_indices(height, pad, pad + (-(height + 2 * pad)) % alignment)
-    cols = _reflect_indices(width, pad, pad + (-(width + 2 * pad)) % alignment)
+    rows = mirror_indices(height, pad, pad + (-(height + 2 * pad)) % alignment, repeat_edge=False)
+    cols = mirror_indices(width, pad, pad + (-(width + 2 * pad)) % alignment, repeat_edge=False)
     return image.index_select(-2, rows).index_select(-1, cols)
-
-
-def _reflect_indices(length: int, before: int, after: int) -> Tensor:
-    positions = torch.arange(-before, length + after)
-    if length == 1:
-        return torch.zeros_like(positions)
-    period = 2 * (length - 1)
-    positions = positions % period
-    return torch.where(positions < length, positions, period - positions)

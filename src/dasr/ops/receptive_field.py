@@ -7,6 +7,7 @@ gives the exact input window each output pixel sees, without running the network
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,10 +40,7 @@ IDENTITY = Geometry(size=1, stride=1, padding=0)
 
 def compose(layers: Iterable[Geometry]) -> Geometry:
     """The geometry of applying ``layers`` in order."""
-    total = IDENTITY
-    for layer in layers:
-        total = total.then(layer)
-    return total
+    return functools.reduce(Geometry.then, layers, IDENTITY)
 
 
 def conv_stack_geometry(module: nn.Module) -> Geometry:

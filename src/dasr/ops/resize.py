@@ -29,17 +29,25 @@ def _check_scale(scale: int) -> None:
         raise ValueError(f"the downscale factor must be a positive integer, got {scale!r}")
 
 
-def _symmetric_pad(x: Tensor, pad: int) -> Tensor:
-    """Mirror ``x`` by ``pad`` pixels on each side of H and W, edge pixel repeated.
+def mirror_indices(
+    length: int, before: int, after: int, *, repeat_edge: bool, device: torch.device | None = None
+) -> Tensor:
+    """The positions ``-before .. length + after - 1`` folded into ``range(length)`` by mirroring
+    at both ends, periodically, so that any padding works on any size (unlike ``F.pad``).
 
-    The extension is periodic with period ``2 * size`` (MATLAB's ``aux = [1:n, n:-1:1]``), so
-    images smaller than ``pad`` are handled as MATLAB handles them.
+    ``repeat_edge``: MATLAB's symmetric extension, period ``2 * length`` (``aux = [1:n, n:-1:1]``);
+    otherwise reflection about the edge pixel (a single pixel is repeated).
     """
+    period = 2 * length if repeat_edge else max(2 * length - 2, 1)
+    index = torch.arange(-before, length + after, device=device) % period
+    return torch.where(index < length, index, period - int(repeat_edge) - index)
+
+
+def _symmetric_pad(x: Tensor, pad: int) -> Tensor:
+    """Mirror ``x`` by ``pad`` pixels on each side of H and W, edge pixel repeated, as MATLAB does
+    (images smaller than ``pad`` included)."""
     for dim in (-2, -1):
-        size = x.shape[dim]
-        index = torch.arange(-pad, size + pad, device=x.device) % (2 * size)
-        index = torch.where(index < size, index, 2 * size - 1 - index)
-        x = x.index_select(dim, index)
+        x = x.index_select(dim, mirror_indices(x.shape[dim], pad, pad, repeat_edge=True, device=x.device))
     return x
 
 

@@ -16,23 +16,14 @@ from tqdm import tqdm
 
 from dasr.archs.modes import eval_mode
 from dasr.config.schema import Config
-from dasr.data.unpaired import UnpairedPatches
-from dasr.engine.acceleration import prepare_network
+from dasr.data.unpaired import PatchOptions, UnpairedPatches
 from dasr.engine.distributed import is_main_process
 from dasr.engine.run_dir import RunDir
 from dasr.engine.samples import save_side_by_side
-from dasr.engine.stage_setup import (
-    DeviceBatches,
-    StageSetup,
-    make_trainable,
-    open_stage,
-    run_stage,
-)
-from dasr.engine.training_loop import Trainable
+from dasr.engine.stage_setup import DeviceBatches, make_trainable, open_stage, run_stage
 from dasr.files.checkpoint import DSN_CHECKPOINT
-from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_downscale
-from dasr.stage1_dsn.networks import DSNBundle, build_dsn_networks
+from dasr.stage1_dsn.networks import build_dsn_networks
 from dasr.stage1_dsn.step import DSNTrainer
 from dasr.stage1_dsn.validation import DSNValidationSet, DSNValidator, format_validation
 
@@ -75,8 +66,8 @@ def train_dsn(
     after a checkpoint (tests use it to check that resuming is exact).
     """
     settings = config.dsn
-    setup = open_stage(config, out, checkpoint_format=DSN_CHECKPOINT, resumable=RESUMABLE_CHANGES,
-                       resume_from=resume_from, batch_size=settings.batch_size, batch_option="dsn.batch_size")
+    setup = open_stage(config, out, "dsn", checkpoint_format=DSN_CHECKPOINT, resumable=RESUMABLE_CHANGES,
+                       resume_from=resume_from)
     device, run = setup.device, setup.run
     validation = data.validation()
     # Every process needs the hook (validated iterations are checkpointed by all); only process 0
@@ -88,11 +79,10 @@ def train_dsn(
     bundle = build_dsn_networks(config)
     generator = bundle.generator.to(device).train()
     discriminator = bundle.discriminator.to(device).train()
-    total_iters = settings.pretrain_iters + settings.iters
     trainable = make_trainable(setup, {"generator": generator, "discriminator": discriminator},
-                               {"params": generator, "discriminator": discriminator}, settings, total_iters=total_iters)
-    trainer = step_trainer(setup, bundle, trainable)
-    batches = DeviceBatches(setup, unpaired_patches(config, data), settings.batch_size)
+                               {"params": generator, "discriminator": discriminator})
+    trainer = DSNTrainer.for_stage(setup, bundle, trainable)
+    batches = DeviceBatches(setup, UnpairedPatches(data.hr_paths, data.lr_paths, PatchOptions.of(config, settings.patch_size)))
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
         batch = batches()
@@ -109,49 +99,11 @@ def train_dsn(
         setup,
         trainable,
         step,
-        pretrain_iters=settings.pretrain_iters,
-        total_iters=total_iters,
         sample=lambda iteration: save_sample(run, iteration, batches.last["hr"], generator, config.scale),
         validate=validate if validation is not None else None,
         settle=trainer.bad_steps.settle,
-        desc="train-dsn",
         stop_after=stop_after,
         show_progress=show_progress,
-    )
-
-
-def step_trainer(setup: StageSetup, bundle: DSNBundle, trainable: Trainable) -> DSNTrainer:
-    """One stage-1 iteration: the networks of ``bundle`` (already on the device) in their DDP or
-    compiled form, the perceptual loss, and the optimizers and loss scalers of ``trainable``."""
-    config = setup.config
-    settings = config.dsn
-    perceptual = build_perceptual_loss(settings.perceptual, settings.perceptual_layer, settings.vgg_weights)
-    return DSNTrainer(
-        prepare_network(bundle.generator, config.train),
-        prepare_network(bundle.discriminator, config.train),
-        bundle.freq_filter.to(setup.device),
-        perceptual.to(setup.device) if perceptual is not None else None,
-        trainable.optimizers["generator"],
-        trainable.optimizers["discriminator"],
-        settings,
-        config.scale,
-        precision=setup.precision,
-        scaler_g=trainable.scalers["generator"],
-        scaler_d=trainable.scalers["discriminator"],
-    )
-
-
-def unpaired_patches(config: Config, data: DSNData) -> UnpairedPatches:
-    """Stage 1's sampler: HR patches and unrelated real-LR patches, keyed by the run's seed."""
-    return UnpairedPatches(
-        data.hr_paths,
-        data.lr_paths,
-        hr_patch=config.dsn.patch_size,
-        scale=config.scale,
-        seed=config.seed,
-        augment=config.data.augment,
-        small_images=config.data.small_images,
-        cache_mb=config.data.cache_mb,
     )
 
 

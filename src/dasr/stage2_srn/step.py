@@ -15,15 +15,9 @@ Supervised training on real aligned pairs (the paper's "supervised ESRGAN") is t
 with ``pairs=generated`` (the batch's pairs are used as they are), ``weighting=none`` and
 ``adversarial=source``: see :func:`dasr.stage2_srn.trainer.resolve_settings`.
 
-As in stage 1, the generator step comes first with the discriminator frozen, then the
-discriminator step on the detached SR images, so no gradient flows through discriminator
-activations computed before its last update.
-
-A step whose loss or gradient is NaN/Inf is skipped with a warning, and ``srn.grad_clip`` clips
-the generator's gradient (:mod:`dasr.engine.guarded_step`, as in stage 1).
-
-Networks run in ``precision`` (``train.amp``), losses in float32. The frozen discriminator of
-the generator step is called unwrapped, as in stage 1 (``dasr.stage1_dsn.step``).
+The adversarial term and the two guarded optimizer steps are those of stage 1
+(:meth:`dasr.engine.gan_trainer.GANTrainer.finish`): a step whose loss or gradient is NaN/Inf
+is skipped with a warning, and ``srn.grad_clip`` clips the generator's gradient.
 """
 
 from __future__ import annotations
@@ -31,15 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from dasr.config.schema import SRNConfig
-from dasr.engine.distributed import unwrap
-from dasr.engine.guarded_step import GuardedTrainer, guarded_step
+from dasr.engine.gan_trainer import GANTrainer
 from dasr.losses.content import weighted_l1
-from dasr.losses.gan import discriminator_losses, generator_adversarial_loss
 from dasr.metrics.protocol import quantize_8bit
-from dasr.ops.frequency import FrequencyFilter
 from dasr.ops.resize import bicubic_downscale
 from dasr.stage2_srn.ema import ModelEMA
 
@@ -52,21 +43,11 @@ def judges_real_lr(adversarial: str) -> bool:
 
 
 @dataclass
-class SRNTrainer(GuardedTrainer):
-    """The networks, optimizers and losses of stage 2; ``step`` runs one iteration.
-
+class SRNTrainer(GANTrainer):
+    """Stage 2's networks, optimizers, losses and EMA; ``step`` runs one iteration.
     ``discriminator``, ``freq_filter`` and ``optimizer_d`` are ``None`` exactly when
-    ``settings.adversarial == "none"``. ``generator`` and ``discriminator`` are what the
-    training forwards call (possibly DDP or compiled wrappers); ``scaler_g`` and ``scaler_d``
-    are the optimizers' loss scalers (disabled unless ``precision`` is fp16).
-    """
+    ``settings.adversarial == "none"``."""
 
-    generator: nn.Module
-    discriminator: nn.Module | None
-    freq_filter: FrequencyFilter | None
-    perceptual: nn.Module | None
-    optimizer_g: torch.optim.Optimizer
-    optimizer_d: torch.optim.Optimizer | None
     ema: ModelEMA
     settings: SRNConfig
     scale: int
@@ -101,23 +82,11 @@ class SRNTrainer(GuardedTrainer):
         if adversarial and self.perceptual is not None:
             losses["perceptual"] = precision.forward(self.perceptual, sr, pair_hr, weight)
             total = total + settings.perceptual_weight * losses["perceptual"]
-        if with_gan:
-            fake, real = self.adversarial_pair(batch, sr, sr_real)
-            frozen = unwrap(self.discriminator)
-            frozen.requires_grad_(False)
-            losses["adv_g"] = generator_adversarial_loss(precision.forward(frozen, self.freq_filter(fake)))
-            total = total + settings.adversarial_weight * losses["adv_g"]
-        losses["total_g"] = total
+        judged = self.judged_pair(batch, sr, sr_real) if with_gan else None
+        return self.finish(losses, total, judged, iteration)
 
-        steps = {"generator": guarded_step(self.optimizer_g, self.scaler_g, self.generator, total,
-                                           settings.grad_clip)}
-        self.ema.update(self.generator, skipped=steps["generator"].any())
-        if with_gan:
-            losses.update(discriminator_losses(lambda x: precision.forward(self.discriminator, self.freq_filter(x)),
-                                               frozen, real, fake))
-            steps["discriminator"] = guarded_step(self.optimizer_d, self.scaler_d, self.discriminator,
-                                                  losses["adv_d"], None)
-        return self.logged(losses, steps, iteration)
+    def generator_stepped(self, flags: Tensor) -> None:
+        self.ema.update(self.generator, skipped=flags.any())
 
     def pair_lr(self, batch: dict[str, Tensor]) -> Tensor:
         """The LR half of the training pairs: the batch's, or the 8-bit bicubic downscale of
@@ -137,9 +106,9 @@ class SRNTrainer(GuardedTrainer):
         sr, sr_real = both.split([len(pair_lr), len(real_lr)])
         return sr, sr_real
 
-    def adversarial_pair(self, batch: dict[str, Tensor], sr_pairs: Tensor, sr_real: Tensor | None) -> tuple[Tensor, Tensor]:
-        """``(fake, real)`` the discriminator compares: SR(real LR) vs unpaired HR for
-        ``target`` (Eq. 5), SR(pair LR) vs the pairs' HR for ``source``."""
+    def judged_pair(self, batch: dict[str, Tensor], sr_pairs: Tensor, sr_real: Tensor | None) -> tuple[Tensor, Tensor]:
+        """``(real, fake)`` the discriminator compares: unpaired HR vs SR(real LR) for
+        ``target`` (Eq. 5), the pairs' HR vs SR(pair LR) for ``source``."""
         if sr_real is not None:
-            return sr_real, batch["unpaired_hr"]
-        return sr_pairs, batch["pair_hr"]
+            return batch["unpaired_hr"], sr_real
+        return batch["pair_hr"], sr_pairs

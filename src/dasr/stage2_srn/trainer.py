@@ -18,7 +18,7 @@ import torch
 from dasr.config.schema import Config, SRNConfig
 from dasr.data.paired import generated_pairs, mean_map_value, real_pairs
 from dasr.data.stage2 import Stage2Patches
-from dasr.engine.acceleration import prepare_network
+from dasr.data.unpaired import PatchOptions
 from dasr.engine.distributed import is_main_process
 from dasr.engine.metric_log import read_metric_log
 from dasr.engine.run_dir import RunDir
@@ -30,13 +30,11 @@ from dasr.engine.stage_setup import (
     open_stage,
     run_stage,
 )
-from dasr.engine.training_loop import Trainable
 from dasr.errors import DasrError
 from dasr.files.checkpoint import SRN_CHECKPOINT
-from dasr.losses.perceptual import build_perceptual_loss
 from dasr.ops.resize import bicubic_upscale
 from dasr.stage2_srn.ema import ModelEMA
-from dasr.stage2_srn.networks import SRNBundle, build_srn_networks
+from dasr.stage2_srn.networks import build_srn_networks
 from dasr.stage2_srn.step import SRNTrainer, judges_real_lr
 from dasr.stage2_srn.validation import SRNValidator, offline_lpips
 
@@ -138,12 +136,7 @@ def build_dataset(config: Config, data: SRNData) -> Stage2Patches:
         pair_hr_paths=data.hr_paths if pairs is None else None,
         real_lr_paths=data.real_lr_paths if target else None,
         unpaired_hr_paths=data.hr_paths if target else None,
-        hr_patch=srn.patch_size,
-        scale=config.scale,
-        seed=config.seed,
-        augment=config.data.augment,
-        small_images=config.data.small_images,
-        cache_mb=config.data.cache_mb,
+        options=PatchOptions.of(config, srn.patch_size),
         pair_weight_scale=1.0 / mean_map_value(pairs) if normalize else 1.0,
     )
 
@@ -162,8 +155,8 @@ def train_srn(
     killed right after a checkpoint (tests use it to check that resuming is exact)."""
     config = resolve_settings(config, supervised=data.supervised)
     srn = config.srn
-    setup = open_stage(config, out, checkpoint_format=SRN_CHECKPOINT, resumable=RESUMABLE_CHANGES,
-                       resume_from=resume_from, batch_size=srn.batch_size, batch_option="srn.batch_size")
+    setup = open_stage(config, out, "srn", checkpoint_format=SRN_CHECKPOINT, resumable=RESUMABLE_CHANGES,
+                       resume_from=resume_from)
     device, run = setup.device, setup.run
     dataset = build_dataset(config, data)
     # A resumed run takes every weight from its checkpoint: srn.init is not read again.
@@ -171,16 +164,13 @@ def train_srn(
     generator = bundle.generator.to(device).train()
     discriminator = None if bundle.discriminator is None else bundle.discriminator.to(device).train()
     ema = ModelEMA(generator, srn.ema_decay)  # a copy of the plain network, before any wrapping
-    total_iters = srn.pretrain_iters + srn.iters
     trainable = make_trainable(
         setup,
         {"generator": generator, "discriminator": discriminator},
         {"params": generator, "params_ema": ema.model, "discriminator": discriminator},
-        srn,
-        total_iters=total_iters,
     )
-    trainer = step_trainer(setup, bundle, ema, trainable)
-    batches = DeviceBatches(setup, dataset, srn.batch_size)
+    trainer = SRNTrainer.for_stage(setup, bundle, trainable, ema)
+    batches = DeviceBatches(setup, dataset)
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
         return trainer.step(batches(), adversarial=iteration > srn.pretrain_iters, iteration=iteration)
@@ -194,38 +184,12 @@ def train_srn(
         setup,
         trainable,
         step,
-        pretrain_iters=srn.pretrain_iters,
-        total_iters=total_iters,
         sample=sample,
         validate=validate,
         checkpointed=checkpointed,
         settle=trainer.bad_steps.settle,
-        desc="train-srn",
         stop_after=stop_after,
         show_progress=show_progress,
-    )
-
-
-def step_trainer(setup: StageSetup, bundle: SRNBundle, ema: ModelEMA, trainable: Trainable) -> SRNTrainer:
-    """One stage-2 iteration: the networks of ``bundle`` (already on the device) in their DDP or
-    compiled form, the perceptual loss, the EMA, and the optimizers and loss scalers of
-    ``trainable`` (a run without discriminator gets a scaler that is never used)."""
-    config = setup.config
-    srn = config.srn
-    perceptual = build_perceptual_loss(srn.perceptual, srn.perceptual_layer, srn.vgg_weights, section="srn")
-    return SRNTrainer(
-        prepare_network(bundle.generator, config.train),
-        None if bundle.discriminator is None else prepare_network(bundle.discriminator, config.train),
-        None if bundle.freq_filter is None else bundle.freq_filter.to(setup.device),
-        None if perceptual is None else perceptual.to(setup.device),
-        trainable.optimizers["generator"],
-        trainable.optimizers.get("discriminator"),
-        ema,
-        srn,
-        config.scale,
-        precision=setup.precision,
-        scaler_g=trainable.scalers["generator"],
-        scaler_d=trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
     )
 
 

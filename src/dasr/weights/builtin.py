@@ -20,14 +20,10 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 _SCALE_SUFFIX = re.compile(r"-x\d+$")
 
 
-def _stems() -> list[str]:
-    return sorted(path.stem for path in BUILTIN_DIR.glob("*.safetensors"))
-
-
 def builtin_names() -> list[str]:
     """Every accepted name: one per file (``builtin:rrdb-small-x4``), then each family without
     its scale (``builtin:rrdb-small``)."""
-    stems = _stems()
+    stems = sorted(path.stem for path in BUILTIN_DIR.glob("*.safetensors"))
     families = sorted({_SCALE_SUFFIX.sub("", stem) for stem in stems} - set(stems))
     return [BUILTIN_PREFIX + name for name in stems + families]
 
