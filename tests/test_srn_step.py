@@ -4,11 +4,14 @@ the EMA, gradient clipping and the NaN guard."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from dasr.config.loader import load_config
 from dasr.errors import DasrError
@@ -228,6 +231,42 @@ def test_non_finite_steps_are_skipped_then_stop_the_run() -> None:
         step_and_settle(trainer, bad, 12)
 
 
+@contextmanager
+def host_reads_refused(monkeypatch) -> Iterator[None]:
+    """Every way Python code reads a tensor's value on the host (each a wait for a GPU) fails."""
+
+    def refused(name: str):
+        def host_read(*args, **kwargs):
+            raise AssertionError(f"read a tensor on the host ({name})")
+
+        return host_read
+
+    with monkeypatch.context() as patch:
+        for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
+            patch.setattr(torch.Tensor, name, refused(name))
+        yield
+
+
+def test_ema_reads_nothing_on_the_host_where_averaged_model_does(monkeypatch) -> None:
+    """Why ``ModelEMA`` does not update through torch's ``AveragedModel``: that reads its update
+    count on the host in every ``update_parameters`` (a wait for the GPU per iteration), ours
+    reads nothing, and both compute the same average, bit for bit."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 4)
+    ema = ModelEMA(model, 0.9)
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9))
+    averaged.update_parameters(model)  # its first update copies the network, as ModelEMA starts
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    with host_reads_refused(monkeypatch):
+        ema.update(model, skipped=torch.tensor(False))
+        with pytest.raises(AssertionError, match="on the host"):
+            averaged.update_parameters(model)
+    averaged.update_parameters(model)
+    assert torch.equal(ema.model.weight, averaged.module.weight)
+    assert not torch.equal(ema.model.weight, model.weight)
+
+
 def test_the_guard_decides_on_the_device_and_reads_its_flags_later(monkeypatch) -> None:
     """With fused Adam a bad iteration is skipped without the host reading any tensor: the
     flags are read when the loop settles, with the same warnings and the same stop as if each
@@ -236,15 +275,7 @@ def test_the_guard_decides_on_the_device_and_reads_its_flags_later(monkeypatch) 
     bad = make_batch()
     bad["pair_lr"][0, 0, 0, 0] = float("nan")
 
-    def refused(name: str):
-        def host_read(*args, **kwargs):
-            raise AssertionError(f"the step read a tensor on the host ({name})")
-
-        return host_read
-
-    with monkeypatch.context() as patch:
-        for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
-            patch.setattr(torch.Tensor, name, refused(name))
+    with host_reads_refused(monkeypatch):
         for iteration, batch in enumerate((make_batch(), bad, make_batch(), bad, bad), start=1):
             trainer.step(batch, adversarial=True, iteration=iteration)
     with pytest.warns(UserWarning) as warned, pytest.raises(DasrError, match="2 iterations in a row .*iteration 5"):

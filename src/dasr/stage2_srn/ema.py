@@ -29,8 +29,9 @@ class ModelEMA:
     ``get_ema_multi_avg_fn``'s lerp, bit for bit, with its weight as a device tensor: an
     iteration whose optimizer step the NaN/Inf guard skipped leaves the average as it was
     without the host reading the flag (``engine/guarded_step.py``). torch's ``AveragedModel``
-    is not used for the update: its ``update_parameters`` reads its update count on the host
-    and copies it to the device on every call, a blocking copy that waits for the GPU."""
+    is not used for the update: its ``update_parameters`` reads its update count (a device
+    buffer) on the host on every call, a wait for the GPU each iteration
+    (``tests/test_srn_step.py`` shows it)."""
 
     def __init__(self, source: nn.Module, decay: float) -> None:
         if not 0.0 <= decay < 1.0:
