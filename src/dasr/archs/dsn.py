@@ -56,36 +56,32 @@ class ResidualBlock(nn.Module):
 
 
 class DownsamplingNetwork(nn.Module):
-    """What both DSNs share: the scale, the input check and the tiling contract.
+    """What both DSNs share: the scale, the input check and the tiling contract. Table 1's
+    "bicubic-LR input" variant is a scale-1 network behind a bicubic downscale
+    (``dasr.stage1_dsn.networks.BicubicInputDSN``)."""
 
-    ``factor`` is the resampling the network itself performs: ``scale`` for HR input, 1 when
-    the input is already the bicubic downscale (Table 1's "bicubic-LR input" variant).
-    """
-
-    def __init__(self, scale: int, input_is_bicubic: bool) -> None:
+    def __init__(self, scale: int) -> None:
         super().__init__()
         if scale not in SCALES:
             raise DasrError(f"unsupported DSN scale {scale!r}; valid scales: {', '.join(map(str, SCALES))}")
         self.scale = scale
-        self.input_is_bicubic = input_is_bicubic
-        self.factor = 1 if input_is_bicubic else scale
 
     def tile_alignment(self) -> int:
         """Tile origins and sizes must be multiples of this many input pixels, so that every
         tile's LR grid is a sub-grid of the whole image's."""
-        return self.factor
+        return self.scale
 
     def context(self) -> int:
         """Input pixels of context each side of a tile needs for an exact tiled result (a
         multiple of :meth:`tile_alignment`)."""
-        return _tiling_context(self._paths(), self.factor)
+        return _tiling_context(self._paths(), self.scale)
 
     def _paths(self) -> list[Geometry]:
         """The geometries of the parallel paths from input to output."""
         raise NotImplementedError
 
     def _check_input(self, x: Tensor) -> None:
-        check_image_batch(x, type(self).__name__, 3, self.factor, "downscales by")
+        check_image_batch(x, type(self).__name__, 3, self.scale, "downscales by")
 
 
 @register_arch("dsn_paper")
@@ -93,9 +89,8 @@ class PaperDSN(DownsamplingNetwork):
     """The paper's DSN: conv3x3, residual blocks, bilinear feature resize by 1/scale, two conv3x3.
 
     With ``global_residual`` the output adds the bicubic downscale of the input (the input itself
-    when it already is the bicubic LR, or at scale 1): the network then only learns the
-    degradation, and its untrained output starts near the content-loss target ``y^b``. Output
-    ``(N, 3, H/scale, W/scale)``, or ``(N, 3, H, W)`` with ``input_is_bicubic``; not clamped.
+    at scale 1): the network then only learns the degradation, and its untrained output starts
+    near the content-loss target ``y^b``. Output ``(N, 3, H/scale, W/scale)``; not clamped.
     """
 
     def __init__(
@@ -104,9 +99,8 @@ class PaperDSN(DownsamplingNetwork):
         num_features: int = 64,
         num_blocks: int = 23,
         global_residual: bool = True,
-        input_is_bicubic: bool = False,
     ) -> None:
-        super().__init__(scale, input_is_bicubic)
+        super().__init__(scale)
         self.global_residual = global_residual
         self.conv_first = _conv3x3(3, num_features)
         self.body = nn.Sequential(*(ResidualBlock(num_features, nn.ReLU()) for _ in range(num_blocks)))
@@ -115,21 +109,21 @@ class PaperDSN(DownsamplingNetwork):
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
         features = self.body(self.conv_first(x))
-        if self.factor > 1:
-            size = (x.shape[-2] // self.factor, x.shape[-1] // self.factor)
+        if self.scale > 1:
+            size = (x.shape[-2] // self.scale, x.shape[-1] // self.scale)
             features = F.interpolate(features, size=size, mode="bilinear", align_corners=False)
         out = self.tail(features)
         if self.global_residual:
-            out = out + bicubic_downscale(x, self.factor)
+            out = out + bicubic_downscale(x, self.scale)
         return out
 
     def _paths(self) -> list[Geometry]:
         main = conv_stack_geometry(self.conv_first).then(conv_stack_geometry(self.body))
-        if self.factor > 1:
-            main = main.then(_bilinear_downscale_geometry(self.factor))
+        if self.scale > 1:
+            main = main.then(_bilinear_downscale_geometry(self.scale))
         paths = [main.then(conv_stack_geometry(self.tail))]
         if self.global_residual:
-            paths.append(bicubic_geometry(self.factor))
+            paths.append(bicubic_geometry(self.scale))
         return paths
 
 
@@ -146,8 +140,8 @@ class OfficialDSN(DownsamplingNetwork):
     downscale instead of two, and a sigmoid output instead of a residual to the bicubic LR.
 
     Differences from the released code: at scale 1 the released ``De_resnet`` never defines
-    ``down_sample`` and crashes; here scale 1 (and ``input_is_bicubic``, FSSR's DSGAN
-    ``Generator``, which the released code also ships) simply has no stride-2 convolutions.
+    ``down_sample`` and crashes; here scale 1 (also FSSR's DSGAN ``Generator``, which the
+    released code ships too) simply has no stride-2 convolutions.
     Module names are the released ones except the blocks' activation (``res_blocks.N.act``
     here, ``res_blocks.N.prelu`` there): rename that key to load a released checkpoint.
     """
@@ -157,12 +151,11 @@ class OfficialDSN(DownsamplingNetwork):
         scale: int,
         num_features: int = 64,
         num_blocks: int = 8,
-        input_is_bicubic: bool = False,
     ) -> None:
-        super().__init__(scale, input_is_bicubic)
+        super().__init__(scale)
         self.block_input = nn.Sequential(_conv3x3(3, num_features), nn.PReLU())
         self.res_blocks = nn.Sequential(*(ResidualBlock(num_features, nn.PReLU()) for _ in range(num_blocks)))
-        halvings = self.factor.bit_length() - 1
+        halvings = self.scale.bit_length() - 1
         self.down_sample = nn.Sequential(
             *(
                 layer

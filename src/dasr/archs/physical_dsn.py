@@ -90,7 +90,7 @@ class PhysicalDSN(DownsamplingNetwork):
     def __init__(
         self, scale: int, kernel_size: int = 13, jpeg: bool = False, jpeg_quality: float | None = None
     ) -> None:
-        super().__init__(scale, input_is_bicubic=False)
+        super().__init__(scale)
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise DasrError(f"dsn.kernel_size must be a positive odd number of HR pixels, got {kernel_size}")
         if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
@@ -130,7 +130,7 @@ class PhysicalDSN(DownsamplingNetwork):
         radius = self.kernel_size // 2
         weight = self.kernel().to(x.dtype).expand(x.shape[1], 1, self.kernel_size, self.kernel_size)
         blurred = F.conv2d(F.pad(x, (radius,) * 4, mode="reflect"), weight, groups=x.shape[1]) if radius else x
-        return bicubic_downscale(blurred, self.factor)
+        return bicubic_downscale(blurred, self.scale)
 
     def corrupt(self, clean: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """``clean + sqrt(a * clean + b) * z``, clipped to [0, 1], rounded to 8 bit, JPEG.
@@ -161,7 +161,7 @@ class PhysicalDSN(DownsamplingNetwork):
 
     def _paths(self) -> list[Geometry]:
         blur = Geometry(size=self.kernel_size, stride=1, padding=self.kernel_size // 2)
-        return [blur.then(bicubic_geometry(self.factor))]
+        return [blur.then(bicubic_geometry(self.scale))]
 
     def extra_repr(self) -> str:
         quality = "learned" if self.quality_logit is not None else self.fixed_quality

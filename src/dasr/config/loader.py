@@ -58,9 +58,7 @@ def _apply_preset(config: Config, name: str, derived: tuple[str, ...]) -> None:
 
 def read_config(path: PathLike) -> Config:
     """A saved ``config.yaml`` (missing keys take their defaults, as in any other file)."""
-    config = Config()
-    _apply(config, _read_yaml(Path(path)), "", f"file '{path}'")
-    return config
+    return config_from_dict(_read_yaml(Path(path)), f"file '{path}'")
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
@@ -68,10 +66,11 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     return _plain(config)
 
 
-def config_from_dict(data: Mapping[str, Any]) -> Config:
-    """Checked like a file, so a dict from a checkpoint cannot smuggle in an ill-typed value."""
+def config_from_dict(data: Mapping[str, Any], source: str | None = None) -> Config:
+    """Checked like a file (``source`` names it in messages), so a dict from a checkpoint cannot
+    smuggle in an ill-typed value."""
     config = Config()
-    _apply(config, data, "", None)
+    _apply(config, data, "", source)
     return config
 
 
@@ -177,11 +176,8 @@ def _coerce(value: Any, declared: Any, key: str, source: str | None) -> Any:
                 return tuple(_coerce(item, arg, key, source) for item, arg in zip(value, args, strict=True))
             except DasrError:  # report the whole list's expected form, not one item's
                 pass
-    elif declared is bool:
-        if isinstance(value, bool):
-            return value
-    elif declared is int:
-        if isinstance(value, int) and not isinstance(value, bool):
+    elif declared in (bool, int, str):
+        if isinstance(value, declared) and not (declared is int and isinstance(value, bool)):
             return value
     elif declared is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -192,9 +188,6 @@ def _coerce(value: Any, declared: Any, key: str, source: str | None) -> Any:
                 return float(value)
             except ValueError:
                 pass
-    elif declared is str:
-        if isinstance(value, str):
-            return value
     else:
         raise TypeError(f"schema type {declared!r} of '{key}' is not supported by the loader")
     raise DasrError(_wrong(key, _describe(declared), value, source))

@@ -84,7 +84,6 @@ def _load_vgg19_features(state: dict, source: object, features: nn.Sequential) -
             for key, value in state.items()
             if key.startswith("features.")
         }
-    # The layers after the truncation point are in the file but not in ``features``.
     fit_state_dict(features, state, f"VGG-19 weights file '{source}'", ignore_unexpected=True,
                    network="VGG-19 features")
 

@@ -199,7 +199,6 @@ def generate_pairs(
     scale: int,
     tile: int,
     device: torch.device | str,
-    skip_existing: bool = True,
     progress: bool = True,
 ) -> GenerateSummary:
     """Write generated LR images and domain-distance maps for ``hr_paths`` into ``out_dir``.
@@ -230,7 +229,7 @@ def generate_pairs(
     todo = [
         path
         for path in hr_paths
-        if not (skip_existing and path.stem in entries and PairPaths.of(out_dir, path.stem).all_exist())
+        if not (path.stem in entries and PairPaths.of(out_dir, path.stem).all_exist())
     ]
     skipped = len(hr_paths) - len(todo)
     written = cropped = 0
