@@ -301,9 +301,9 @@ def make_srn_trainer(*overrides: str, perceptual: nn.Module | None = None, sgd: 
         perceptual,
         optimizer(generator.parameters(), lr=1.0 if sgd else 1e-2),
         torch.optim.Adam(discriminator.parameters(), lr=1e-2, fused=True) if adversarial else None,
-        ModelEMA(generator, srn.ema_decay),
         srn,
         STUB_SCALE,
+        ema=ModelEMA(generator, srn.ema_decay),
     )
 
 

@@ -33,8 +33,8 @@ def trainer_on_cuda(fused: bool = True) -> SRNTrainer:
                                              betas=config.srn.betas, fused=False)
                       for name, optimizer in optimizers.items()}
     return SRNTrainer(generator, discriminator, bundle.freq_filter.to(CUDA), None, optimizers["generator"],
-                      optimizers["discriminator"], ModelEMA(generator, config.srn.ema_decay), config.srn,
-                      config.scale)
+                      optimizers["discriminator"], config.srn, config.scale,
+                      ema=ModelEMA(generator, config.srn.ema_decay))
 
 
 def batch(scale: int = 4, bad: bool = False) -> dict[str, torch.Tensor]:

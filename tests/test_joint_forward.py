@@ -35,7 +35,7 @@ def test_one_forward_equals_two(adversarial: str) -> None:
         generator, discriminator, bundle.freq_filter, None,
         torch.optim.Adam(generator.parameters(), lr=1e-3),
         None if discriminator is None else torch.optim.Adam(discriminator.parameters(), lr=1e-3),
-        ModelEMA(generator, srn.ema_decay), srn, scale,
+        srn, scale, ema=ModelEMA(generator, srn.ema_decay),
     )
     rand = torch.Generator().manual_seed(1)
     batch = {

@@ -140,7 +140,7 @@ def test_no_adversarial_means_no_discriminator() -> None:
     assert set(losses) == {"content", "perceptual", "total_g", "skipped"}
     with pytest.raises(ValueError, match="adversarial"):
         SRNTrainer(trainer.generator, StubDiscriminator(), None, None, trainer.optimizer_g, None,
-                   trainer.ema, trainer.settings, STUB_SCALE)
+                   trainer.settings, STUB_SCALE, ema=trainer.ema)
 
 
 def test_bicubic_pairs_downscale_the_hr_patches() -> None:

@@ -45,8 +45,8 @@ class NetworkBundle(Protocol):
 
 @dataclass
 class GANTrainer:
-    """The networks, optimizers and guards of a stage; a subclass adds its ``settings``, its
-    ``scale`` and ``step``. ``discriminator``, ``freq_filter`` and ``optimizer_d`` may be
+    """The networks, optimizers, settings and guards of a stage; a subclass adds ``step`` (and
+    narrows ``settings`` to its section's type). ``discriminator``, ``freq_filter`` and ``optimizer_d`` may be
     ``None`` (stage 2 without a GAN). ``generator`` and ``discriminator`` are what the training
     forwards call (possibly DDP or compiled wrappers, ``dasr.engine.acceleration``); ``scaler_g``
     and ``scaler_d`` are the optimizers' loss scalers (disabled unless ``precision`` is fp16)."""
@@ -59,6 +59,8 @@ class GANTrainer:
     perceptual: nn.Module | None
     optimizer_g: torch.optim.Optimizer
     optimizer_d: torch.optim.Optimizer | None
+    settings: StageConfig
+    scale: int
     _: dataclasses.KW_ONLY
     precision: Precision = field(default_factory=Precision)
     scaler_g: torch.amp.GradScaler = field(default_factory=lambda: Precision().grad_scaler())
@@ -67,20 +69,16 @@ class GANTrainer:
     """Iterations in a row that skipped an optimizer step."""
 
     def __post_init__(self) -> None:
-        self.bad_steps = BadSteps(self.stage_settings.max_bad_steps, self.section)
-
-    @property
-    def stage_settings(self) -> StageConfig:
-        return self.settings  # type: ignore[attr-defined]  # declared by each stage's trainer
+        self.bad_steps = BadSteps(self.settings.max_bad_steps, self.section)
 
     @classmethod
     def for_stage(
-        cls, setup: StageSetup, bundle: NetworkBundle, trainable: Trainable, *own: object
+        cls, setup: StageSetup, bundle: NetworkBundle, trainable: Trainable, **own: object
     ) -> Self:
         """The trainer of a stage's ``bundle`` (networks already on the device) in their DDP or
         compiled form, with the stage's perceptual loss and ``trainable``'s optimizers and loss
-        scalers; ``own`` are the stage's fields between the optimizers and its settings (a run
-        without discriminator gets a scaler that is never used)."""
+        scalers; ``own`` are the stage's own keyword fields (a run without discriminator gets a
+        scaler that is never used)."""
         config, settings = setup.config, setup.settings
         perceptual = build_perceptual_loss(settings.perceptual, settings.perceptual_layer, settings.vgg_weights,
                                            section=setup.section)
@@ -92,12 +90,12 @@ class GANTrainer:
             None if perceptual is None else perceptual.to(setup.device),
             trainable.optimizers["generator"],
             trainable.optimizers.get("discriminator"),
-            *own,
             settings,
             config.scale,
             precision=setup.precision,
             scaler_g=trainable.scalers["generator"],
             scaler_d=trainable.scalers.get("discriminator", setup.precision.grad_scaler()),
+            **own,
         )
 
     def finish(
@@ -107,7 +105,7 @@ class GANTrainer:
         with ``judged = (real, fake)`` add the generator's adversarial term on ``fake``, step the
         generator, then the discriminator on the pair. Returns the detached losses for the log
         and ``skipped``, after recording the steps' flags for :meth:`BadSteps.settle`."""
-        settings = self.stage_settings
+        settings = self.settings
         if judged is not None:
             frozen = unwrap(self.discriminator)
             frozen.requires_grad_(False)

@@ -23,7 +23,6 @@ class DSNTrainer(GANTrainer):
     """Stage 1's networks, optimizers and losses; ``step`` runs one iteration."""
 
     settings: DSNConfig
-    scale: int
     section = "dsn"
 
     def step(

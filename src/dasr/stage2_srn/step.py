@@ -22,7 +22,7 @@ is skipped with a warning, and ``srn.grad_clip`` clips the generator's gradient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -48,9 +48,8 @@ class SRNTrainer(GANTrainer):
     ``discriminator``, ``freq_filter`` and ``optimizer_d`` are ``None`` exactly when
     ``settings.adversarial == "none"``."""
 
-    ema: ModelEMA
     settings: SRNConfig
-    scale: int
+    ema: ModelEMA = field(kw_only=True)
     section = "srn"
 
     def __post_init__(self) -> None:

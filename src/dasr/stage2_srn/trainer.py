@@ -169,7 +169,7 @@ def train_srn(
         {"generator": generator, "discriminator": discriminator},
         {"params": generator, "params_ema": ema.model, "discriminator": discriminator},
     )
-    trainer = SRNTrainer.for_stage(setup, bundle, trainable, ema)
+    trainer = SRNTrainer.for_stage(setup, bundle, trainable, ema=ema)
     batches = DeviceBatches(setup, dataset)
 
     def step(iteration: int) -> dict[str, torch.Tensor]:
