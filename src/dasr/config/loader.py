@@ -81,9 +81,14 @@ def save_config(config: Config, path: PathLike) -> None:
         handle.write(text)
 
 
+def flat_config(config: Config) -> dict[str, Any]:
+    """Every value by its dotted key (``srn.lr``), in schema order."""
+    return dict(_flatten(config_to_dict(config)))
+
+
 def diff_configs(a: Config, b: Config) -> list[str]:
     """Dotted keys whose values differ, in schema order."""
-    flat_a, flat_b = dict(_flatten(config_to_dict(a))), dict(_flatten(config_to_dict(b)))
+    flat_a, flat_b = flat_config(a), flat_config(b)
     return [key for key in flat_a if flat_a[key] != flat_b[key]]
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import html
-from functools import reduce
 from pathlib import Path
 
-from dasr.config.loader import config_to_dict, diff_configs, list_presets, load_config
+from dasr.config.loader import diff_configs, flat_config, list_presets, load_config
 from dasr.config.schema import Config, DSNConfig, SRNConfig
 from dasr.data.pairs_folder import MANIFEST_NAME, PairPaths, read_manifest
 from dasr.report.curves import stage_charts
@@ -85,10 +84,10 @@ def _differences(config: Config, preset: str) -> str:
     keys = diff_configs(reference, config)
     if not keys:
         return note(f"All settings are those of the preset '{preset}'.")
-    ours, theirs = config_to_dict(config), config_to_dict(reference)
+    ours, theirs = flat_config(config), flat_config(reference)
     rows = "".join(
-        f"<tr><th>{html.escape(key)}</th><td>{html.escape(repr(reduce(dict.get, key.split('.'), ours)))}</td>"
-        f"<td>{html.escape(repr(reduce(dict.get, key.split('.'), theirs)))}</td></tr>"
+        f"<tr><th>{html.escape(key)}</th><td>{html.escape(repr(ours[key]))}</td>"
+        f"<td>{html.escape(repr(theirs[key]))}</td></tr>"
         for key in keys
     )
     return (f"<details><summary>{len(keys)} settings differ from the preset '{html.escape(preset)}'</summary>"
